@@ -1,0 +1,82 @@
+"""Event stores for the module applications, on the process's one database.
+
+The library's SQLite factory names every application's table ``stored_events``, so two
+applications in one file would share a table. These factories take the process's shared
+datastore (one pool) and name the tables after the application, as the PostgreSQL factory
+already does: ``prop_events``, ``clones_events``, ``prop_snapshots``. A backtest gets no
+builder at all, and so runs on the library's in-memory POPO store.
+"""
+
+from __future__ import annotations
+
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    InfrastructureFactory,
+)
+from eventsourcing.postgres import PostgresFactory
+from eventsourcing.sqlite import (
+    SQLiteAggregateRecorder,
+    SQLiteApplicationRecorder,
+    SQLiteFactory,
+)
+from eventsourcing.utils import Environment
+
+from adapters.database import Database, PostgresDatabase, SqliteDatabase
+from domain.application import FactoryBuilder
+
+
+def table_prefix(env: Environment) -> str:
+    """Return the table-name prefix of the application an environment belongs to."""
+    return env.name.lower()
+
+
+class NamedTablesSQLiteFactory(SQLiteFactory):
+    """SQLite infrastructure whose tables are named per application, on a shared datastore."""
+
+    def __init__(self, env: Environment, datastore: object) -> None:
+        InfrastructureFactory.__init__(self, env)
+        self.datastore = datastore  # type: ignore[assignment]
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        recorder = SQLiteAggregateRecorder(
+            datastore=self.datastore, events_table_name=f"{table_prefix(self.env)}_{purpose}"
+        )
+        if self.env_create_table():
+            recorder.create_table()
+        return recorder
+
+    def application_recorder(self) -> ApplicationRecorder:
+        recorder = SQLiteApplicationRecorder(
+            datastore=self.datastore, events_table_name=f"{table_prefix(self.env)}_events"
+        )
+        if self.env_create_table():
+            recorder.create_table()
+        return recorder
+
+    def close(self) -> None:
+        # The datastore belongs to the Database, which closes it once for every application.
+        return None
+
+
+class SharedPoolPostgresFactory(PostgresFactory):
+    """PostgreSQL infrastructure drawing on the process's one pool (the connection budget)."""
+
+    def __init__(self, env: Environment, datastore: object) -> None:
+        InfrastructureFactory.__init__(self, env)
+        self.datastore = datastore  # type: ignore[assignment]
+
+    def close(self) -> None:
+        # The pool belongs to the Database, which closes it once for every application.
+        return None
+
+
+def factory_builder(database: Database) -> FactoryBuilder:
+    """Return the builder that puts an application's events into ``database``."""
+    if isinstance(database, PostgresDatabase):
+        pg_store = database.event_datastore()
+        return lambda env: SharedPoolPostgresFactory(env, pg_store)
+    if isinstance(database, SqliteDatabase):
+        sqlite_store = database.event_datastore()
+        return lambda env: NamedTablesSQLiteFactory(env, sqlite_store)
+    raise TypeError(f"unsupported database: type={type(database).__name__}")

@@ -1,0 +1,174 @@
+"""One validated settings object, read from ``CLASH_*`` environment variables.
+
+Settings are read once, in ``bootstrap()``, never at import. Development defaults let a
+fresh checkout run with no configuration at all; ``CLASH_ENV=production`` refuses to start
+while any of those defaults would be unsafe (the development JWT secret or refresh pepper,
+the development login, a wildcard CORS origin), naming every offending variable at once.
+
+List settings accept either JSON (``["a","b"]``) or a comma-separated string (``a,b``).
+JWT keys are a JSON object ``{"kid": {"alg": "HS256", "secret": "..."}}`` or, for EdDSA,
+``{"kid": {"alg": "EdDSA", "private_key": "PEM", "public_key": "PEM"}}``; the signing key
+is ``CLASH_JWT_SIGNING_KID`` and every other key still verifies until removed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs, urlsplit
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-jwt-secret-do-not-use-in-production-0123456789"  # noqa: S105
+DEV_REFRESH_PEPPER = "dev-only-refresh-pepper-do-not-use-in-production-012345"  # noqa: S105
+DEFAULT_DATABASE_URL = "sqlite:///./var/clash.db"
+
+
+class UnsafeSettings(ValueError):
+    """Raised when production settings keep a development default."""
+
+
+class JwtKeySetting(BaseModel):
+    """One JWT key: HS256 with a shared secret, or EdDSA with a PEM key pair."""
+
+    alg: Literal["HS256", "EdDSA"]
+    secret: SecretStr | None = None
+    private_key: SecretStr | None = None
+    public_key: str | None = None
+
+    @model_validator(mode="after")
+    def _material_matches_alg(self) -> JwtKeySetting:
+        if self.alg == "HS256" and (self.secret is None or len(self.secret.get_secret_value()) < 32):
+            raise ValueError("an HS256 key needs a secret of at least 32 characters")
+        if self.alg == "EdDSA" and not self.public_key:
+            raise ValueError("an EdDSA key needs public_key (and private_key to sign)")
+        return self
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the service, validated at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="CLASH_", extra="ignore", frozen=True)
+
+    env: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    database_url: str = DEFAULT_DATABASE_URL
+    postgres_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    db_pool_size: int = Field(default=4, ge=1, le=40)
+    db_pool_max_overflow: int = Field(default=6, ge=0, le=40)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    sqlite_lock_timeout_seconds: int = Field(default=15, ge=1)
+
+    jwt_issuer: str = "clash-of-clones"
+    jwt_audience: str = "clash-api"
+    jwt_signing_kid: str = "dev"
+    jwt_keys: dict[str, JwtKeySetting] = Field(
+        default_factory=lambda: {"dev": JwtKeySetting(alg="HS256", secret=SecretStr(DEV_JWT_SECRET))}
+    )
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=3600)
+    token_leeway_seconds: int = Field(default=30, ge=0, le=60)
+    refresh_pepper: SecretStr = SecretStr(DEV_REFRESH_PEPPER)
+    refresh_idle_ttl_seconds: int = Field(default=7 * 86400, ge=60)
+    refresh_absolute_ttl_seconds: int = Field(default=30 * 86400, ge=60)
+    refresh_grace_seconds: int = Field(default=10, ge=0, le=60)
+
+    siwe_domain: str = "localhost:8000"
+    siwe_uri: str = "http://localhost:8000/login"
+    siwe_statement: str = "Sign in to Clash of Clones."
+    siwe_chain_ids: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [1, 8453, 84532])
+    siwe_nonce_ttl_seconds: int = Field(default=600, ge=30, le=3600)
+    siwe_clock_skew_seconds: int = Field(default=60, ge=0, le=300)
+    eip1271_rpc_url: str | None = None
+
+    admin_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://localhost:3000"]
+    )
+    dev_login_enabled: bool = True
+    auth_rate_limit_per_ip: str = "60/minute"
+    auth_rate_limit_per_address: str = "20/minute"
+
+    run_workers: bool = True
+    worker_lease_ttl_seconds: int = Field(default=30, ge=1)
+    worker_max_attempts: int = Field(default=5, ge=1)
+    worker_backoff_base_seconds: float = Field(default=1.0, gt=0)
+    worker_backoff_max_seconds: float = Field(default=300.0, gt=0)
+    worker_shutdown_grace_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("siwe_chain_ids", "admin_addresses", "cors_origins", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("jwt_keys", mode="before")
+    @classmethod
+    def _keys_json(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.jwt_signing_kid not in self.jwt_keys:
+            raise ValueError(f"CLASH_JWT_SIGNING_KID={self.jwt_signing_kid} is not in CLASH_JWT_KEYS")
+        if self.refresh_absolute_ttl_seconds < self.refresh_idle_ttl_seconds:
+            raise ValueError("CLASH_REFRESH_ABSOLUTE_TTL_SECONDS must be >= the idle TTL")
+        if not self.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("CLASH_DATABASE_URL must start with sqlite:/// or postgresql://")
+        if self.env == "production":
+            problems = self.unsafe_for_production()
+            if problems:
+                raise UnsafeSettings("unsafe production settings: " + "; ".join(problems))
+        return self
+
+    def unsafe_for_production(self) -> list[str]:
+        """List the settings that keep a development default."""
+        problems = []
+        for kid, key in self.jwt_keys.items():
+            if key.secret is not None and key.secret.get_secret_value() == DEV_JWT_SECRET:
+                problems.append(f"CLASH_JWT_KEYS[{kid}] uses the development secret")
+        if self.refresh_pepper.get_secret_value() == DEV_REFRESH_PEPPER:
+            problems.append("CLASH_REFRESH_PEPPER uses the development pepper")
+        if self.dev_login_enabled:
+            problems.append("CLASH_DEV_LOGIN_ENABLED must be false")
+        if "*" in self.cors_origins:
+            problems.append("CLASH_CORS_ORIGINS must not contain *")
+        return problems
+
+    @property
+    def dev_login_available(self) -> bool:
+        """Whether ``POST /v1/auth/dev/login`` exists in this process."""
+        return self.env == "development" and self.dev_login_enabled
+
+    @property
+    def is_postgres(self) -> bool:
+        """Whether the store is PostgreSQL (else the embedded SQLite file)."""
+        return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def sqlite_path(self) -> str:
+        """The SQLite file path of a ``sqlite:///`` URL."""
+        return self.database_url.removeprefix("sqlite:///")
+
+    @property
+    def effective_postgres_schema(self) -> str:
+        """The schema from ``?schema=`` in the URL, else ``CLASH_POSTGRES_SCHEMA``."""
+        query = parse_qs(urlsplit(self.database_url).query)
+        return query.get("schema", [self.postgres_schema])[0]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment, with explicit overrides winning."""
+    return Settings(**overrides)
