@@ -87,6 +87,14 @@ class Session:
         """Run a query and return every row as a dict."""
         return [dict(row) for row in self._run(statement, params).fetchall()]
 
+    def table_exists(self, name: str) -> bool:
+        """Return whether a table of this name exists (in the schema on the search path)."""
+        if self.dialect == "sqlite":
+            query = "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = %s"
+        else:
+            query = "SELECT 1 AS found WHERE to_regclass(%s) IS NOT NULL"
+        return self.fetch_one(query, (name,)) is not None
+
     def _run(self, statement: str, params: Params) -> Any:
         if self.dialect == "sqlite":
             statement = statement.replace("%s", "?")

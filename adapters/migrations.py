@@ -100,6 +100,7 @@ WORKERS = Migration(
             acquired_at BIGINT NOT NULL,
             expires_at BIGINT NOT NULL
         )""",
+        "CREATE INDEX IF NOT EXISTS worker_leases_expiry_idx ON worker_leases (expires_at)",
         """CREATE TABLE IF NOT EXISTS worker_heartbeats (
             worker TEXT NOT NULL,
             holder TEXT NOT NULL,
@@ -130,6 +131,7 @@ WORKERS = Migration(
         )""",
         """CREATE UNIQUE INDEX IF NOT EXISTS dead_letters_open_item_idx
             ON dead_letters (worker, item_key) WHERE status = 'open'""",
+        "CREATE INDEX IF NOT EXISTS dead_letters_status_idx ON dead_letters (status, dead_at)",
     ),
 )
 
@@ -143,9 +145,10 @@ _CREATE_LEDGER = """CREATE TABLE IF NOT EXISTS schema_migrations (
 
 
 def applied_versions(database: Database) -> set[int]:
-    """Return the versions already applied (empty if none ever were)."""
-    with database.transaction() as session:
-        session.execute(_CREATE_LEDGER)
+    """Return the versions already applied (empty if none ever were); never writes."""
+    with database.transaction(write=False) as session:
+        if not session.table_exists("schema_migrations"):
+            return set()
         rows = session.fetch_all("SELECT version FROM schema_migrations")
     return {int(row["version"]) for row in rows}
 
@@ -158,6 +161,8 @@ def pending(database: Database, migrations: tuple[Migration, ...] = MIGRATIONS) 
 
 def migrate(database: Database, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[Migration]:
     """Apply every pending migration in order; return the ones this call applied."""
+    with database.transaction() as session:
+        session.execute(_CREATE_LEDGER)
     applied = []
     for migration in pending(database, migrations):
         with database.transaction() as session:

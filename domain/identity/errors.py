@@ -22,6 +22,10 @@ class SignInRejected(IdentityError):
     """Raised when a SIWE message or its signature is not acceptable."""
 
 
+class ChallengeRefused(IdentityError):
+    """Raised when a sign-in challenge is asked for an address or chain we do not serve."""
+
+
 class TokenRejected(IdentityError):
     """Raised when an access token fails decoding, signature or claim checks."""
 

@@ -1,0 +1,129 @@
+"""The composition root: settings, clocks, the database, stores and services, wired once.
+
+``bootstrap()`` is the only place that builds long-lived objects; nothing is created at
+import. ``api/`` and ``workers/`` call it (``clash serve``, ``clash worker NAME``, tests) and
+receive a :class:`Container`. Tests pass their own settings and clocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from adapters.clocks import SystemClock
+from adapters.contract_wallets import JsonRpcContractWallets
+from adapters.database import Database, open_database
+from adapters.entropy import SystemEntropy
+from adapters.event_stores import factory_builder
+from adapters.identity_store import SqlIdentityStore
+from adapters.migrations import migrate
+from adapters.rate_limits import AuthRateLimiter
+from adapters.settings import JwtKeySetting, Settings, load_settings
+from domain.application import FactoryBuilder
+from domain.clock import Clock
+from domain.identity.access_tokens import AccessKey
+from domain.identity.ports import Entropy
+from domain.identity.service import IdentityPolicy, IdentityService, checksum_address
+
+
+@dataclass
+class Container:
+    """Everything a process needs, built once by :func:`bootstrap`."""
+
+    settings: Settings
+    service_clock: Clock
+    market_clock: Clock
+    database: Database
+    event_stores: FactoryBuilder
+    identity: IdentityService
+    auth_rate_limiter: AuthRateLimiter
+    closers: list[object] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Release connections and clients."""
+        for closer in self.closers:
+            close = getattr(closer, "close", None)
+            if callable(close):
+                close()
+        self.database.close()
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    service_clock: Clock | None = None,
+    market_clock: Clock | None = None,
+    entropy: Entropy | None = None,
+    run_migrations: bool = True,
+    application_name: str = "clash",
+) -> Container:
+    """Build the container for one process."""
+    settings = settings or load_settings()
+    service_clock = service_clock or SystemClock()
+    database = open_database(
+        settings.database_url.split("?")[0],
+        schema=settings.effective_postgres_schema,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        sqlite_lock_timeout=settings.sqlite_lock_timeout_seconds,
+        application_name=application_name,
+    )
+    if run_migrations:
+        migrate(database)
+    contract_wallets = (
+        JsonRpcContractWallets(settings.eip1271_rpc_url) if settings.eip1271_rpc_url else None
+    )
+    identity = IdentityService(
+        store=SqlIdentityStore(database),
+        clock=service_clock,
+        entropy=entropy or SystemEntropy(),
+        policy=identity_policy(settings),
+        contract_wallets=contract_wallets,
+    )
+    return Container(
+        settings=settings,
+        service_clock=service_clock,
+        market_clock=market_clock or SystemClock(),
+        database=database,
+        event_stores=factory_builder(database),
+        identity=identity,
+        auth_rate_limiter=AuthRateLimiter(
+            settings.auth_rate_limit_per_ip, settings.auth_rate_limit_per_address
+        ),
+        closers=[contract_wallets] if contract_wallets else [],
+    )
+
+
+def identity_policy(settings: Settings) -> IdentityPolicy:
+    """Translate settings into the identity service's policy."""
+    return IdentityPolicy(
+        siwe_domain=settings.siwe_domain,
+        siwe_uri=settings.siwe_uri,
+        siwe_statement=settings.siwe_statement,
+        chain_ids=frozenset(settings.siwe_chain_ids),
+        nonce_ttl=timedelta(seconds=settings.siwe_nonce_ttl_seconds),
+        clock_skew=timedelta(seconds=settings.siwe_clock_skew_seconds),
+        keys={kid: access_key(key) for kid, key in settings.jwt_keys.items()},
+        signing_kid=settings.jwt_signing_kid,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        token_leeway=timedelta(seconds=settings.token_leeway_seconds),
+        refresh_idle_ttl=timedelta(seconds=settings.refresh_idle_ttl_seconds),
+        refresh_absolute_ttl=timedelta(seconds=settings.refresh_absolute_ttl_seconds),
+        refresh_grace=timedelta(seconds=settings.refresh_grace_seconds),
+        pepper=settings.refresh_pepper.get_secret_value(),
+        admin_addresses=frozenset(checksum_address(a) for a in settings.admin_addresses),
+    )
+
+
+def access_key(setting: JwtKeySetting) -> AccessKey:
+    """Turn one configured JWT key into the domain's key type."""
+    if setting.alg == "HS256":
+        if setting.secret is None:
+            raise ValueError("an HS256 key needs a secret")
+        secret = setting.secret.get_secret_value()
+        return AccessKey("HS256", verification_key=secret, signing_key=secret)
+    private = setting.private_key.get_secret_value() if setting.private_key else None
+    return AccessKey("EdDSA", verification_key=setting.public_key or "", signing_key=private)

@@ -1,0 +1,68 @@
+"""How long a failed work item waits before its next attempt.
+
+The delays come from tenacity's wait strategies, composed rather than re-derived: the
+"equal jitter" scheme, half of the exponential delay fixed (``wait_exponential``) plus a
+random share of the other half (``wait_random_exponential``, full jitter). So after the
+``n``-th failure the delay lies in ``[h, 2h]`` with ``h = min(base / 2 * 2**(n-1), max / 2)``:
+it never drops to zero (a failing dependency is not hammered), it never shrinks from one
+attempt to the next, and holders that failed together spread out instead of retrying in
+lockstep.
+
+tenacity draws its jitter from the ``random`` module's global generator; the one subclass
+here only swaps in an injected :class:`random.Random`, so a seeded run (the deterministic
+driver, tests) repeats exactly.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from tenacity import RetryCallState, Retrying, wait_exponential, wait_random_exponential
+from typing_extensions import override
+
+
+class _SeededRandomExponential(wait_random_exponential):
+    """tenacity's full-jitter strategy, drawing from an injected generator."""
+
+    def __init__(self, *, multiplier: float, maximum: float, rng: random.Random) -> None:
+        super().__init__(multiplier=multiplier, max=maximum)
+        self._rng = rng
+
+    @override
+    def __call__(self, retry_state: RetryCallState) -> float:
+        # The window is tenacity's own; only the source of the uniform draw differs.
+        high = super(wait_random_exponential, self).__call__(retry_state)
+        return self._rng.uniform(self.min, high)
+
+
+class Backoff:
+    """Delays before the next attempt, growing exponentially with the number of failures."""
+
+    def __init__(self, base: timedelta, maximum: timedelta, rng: random.Random | None = None) -> None:
+        if base <= timedelta(0) or maximum < base:
+            raise ValueError(f"backoff needs 0 < base <= maximum: base={base} maximum={maximum}")
+        half_base = base.total_seconds() / 2
+        half_max = maximum.total_seconds() / 2
+        generator = rng if rng is not None else random.Random()  # noqa: S311 - jitter, not secrets
+        self._fixed = wait_exponential(multiplier=half_base, max=half_max)
+        self._strategy = self._fixed + _SeededRandomExponential(
+            multiplier=half_base, maximum=half_max, rng=generator
+        )
+        self._retrying = Retrying()
+
+    def delay(self, failures: int) -> timedelta:
+        """Return how long to wait after the item's ``failures``-th failure (1 for the first)."""
+        return timedelta(seconds=self._strategy(self._state(failures)))
+
+    def bounds(self, failures: int) -> tuple[timedelta, timedelta]:
+        """Return the shortest and longest delay :meth:`delay` can give for ``failures``."""
+        fixed = timedelta(seconds=self._fixed(self._state(failures)))
+        return fixed, 2 * fixed
+
+    def _state(self, failures: int) -> RetryCallState:
+        if failures < 1:
+            raise ValueError(f"a delay follows at least one failure: failures={failures}")
+        state = RetryCallState(retry_object=self._retrying, fn=None, args=(), kwargs={})
+        state.attempt_number = failures
+        return state
