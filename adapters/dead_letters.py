@@ -102,11 +102,11 @@ class DeadLetterStore:
         self,
         worker: str,
         item_key: str,
+        *,
         payload: Mapping[str, Any],
         error: str,
         now: datetime,
         next_attempt_at: datetime,
-        *,
         max_attempts: int,
     ) -> int:
         """Count one more failure; at ``max_attempts`` dead-letter the item. Return the count."""
@@ -117,8 +117,18 @@ class DeadLetterStore:
             )
             attempts = int(row["attempts"])
             if attempts >= max_attempts:
-                first_failed_at = int(row["first_failed_at"])
-                _bury(session, worker, item_key, payload, error, attempts, first_failed_at, now)
+                letter = DeadLetter(
+                    id=str(uuid.uuid4()),
+                    worker=worker,
+                    item_key=item_key,
+                    payload=payload,
+                    attempts=attempts,
+                    last_error=error,
+                    first_failed_at=from_micros(int(row["first_failed_at"])),
+                    dead_at=now,
+                    status="open",
+                )
+                _bury(session, letter)
         return attempts
 
     def attempts(self, worker: str, item_key: str) -> Attempts | None:
@@ -184,20 +194,22 @@ class DeadLetterStore:
             return session.execute(_RESOLVE, ("discarded", letter_id)) == 1
 
 
-def _bury(
-    session: Session,
-    worker: str,
-    item_key: str,
-    payload: Mapping[str, Any],
-    error: str,
-    attempts: int,
-    first_failed_at: int,
-    now: datetime,
-) -> None:
-    document = json.dumps(dict(payload), sort_keys=True, default=str)
-    letter = (str(uuid.uuid4()), worker, item_key, document, attempts, error, first_failed_at)
-    session.execute(_BURY, (*letter, to_micros(now)))
-    session.execute(_CLEAR, (worker, item_key))
+def _bury(session: Session, letter: DeadLetter) -> None:
+    document = json.dumps(dict(letter.payload), sort_keys=True, default=str)
+    session.execute(
+        _BURY,
+        (
+            letter.id,
+            letter.worker,
+            letter.item_key,
+            document,
+            letter.attempts,
+            letter.last_error,
+            to_micros(letter.first_failed_at),
+            to_micros(letter.dead_at),
+        ),
+    )
+    session.execute(_CLEAR, (letter.worker, letter.item_key))
 
 
 def _attempts(row: dict[str, Any]) -> Attempts:

@@ -81,11 +81,9 @@ class LeaseStore:
         self._database = database
 
     def claim(self, key: str, holder: str, ttl: timedelta, now: datetime) -> Lease | None:
-        """Take ``key`` for ``holder`` until ``now + ttl``; return ``None`` if someone else has it."""
+        """Take ``key`` for ``holder`` until ``now + ttl``; ``None`` if another holder has it."""
         with self._database.transaction() as session:
-            row = session.fetch_one(
-                _CLAIM, (key, holder, to_micros(now), to_micros(now + ttl))
-            )
+            row = session.fetch_one(_CLAIM, (key, holder, to_micros(now), to_micros(now + ttl)))
         return None if row is None else _lease(row)
 
     def renew(self, lease: Lease, ttl: timedelta, now: datetime) -> bool:

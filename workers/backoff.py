@@ -1,4 +1,4 @@
-"""How long a failed work item waits before its next attempt.
+"""What a failed work item costs: how long it waits, and when it is given up on.
 
 The delays come from tenacity's wait strategies, composed rather than re-derived: the
 "equal jitter" scheme, half of the exponential delay fixed (``wait_exponential``) plus a
@@ -16,10 +16,14 @@ driver, tests) repeats exactly.
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
 
 from tenacity import RetryCallState, Retrying, wait_exponential, wait_random_exponential
 from typing_extensions import override
+
+from adapters.dead_letters import DeadLetterStore
 
 
 class _SeededRandomExponential(wait_random_exponential):
@@ -39,7 +43,9 @@ class _SeededRandomExponential(wait_random_exponential):
 class Backoff:
     """Delays before the next attempt, growing exponentially with the number of failures."""
 
-    def __init__(self, base: timedelta, maximum: timedelta, rng: random.Random | None = None) -> None:
+    def __init__(
+        self, base: timedelta, maximum: timedelta, rng: random.Random | None = None
+    ) -> None:
         if base <= timedelta(0) or maximum < base:
             raise ValueError(f"backoff needs 0 < base <= maximum: base={base} maximum={maximum}")
         half_base = base.total_seconds() / 2
@@ -66,3 +72,37 @@ class Backoff:
         state = RetryCallState(retry_object=self._retrying, fn=None, args=(), kwargs={})
         state.attempt_number = failures
         return state
+
+
+class RetryPolicy:
+    """What a failure costs an item: a backoff, then a dead letter at the bound."""
+
+    def __init__(
+        self,
+        letters: DeadLetterStore,
+        *,
+        max_attempts: int,
+        base: timedelta,
+        maximum: timedelta,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.max_attempts = max_attempts
+        self.backoff = Backoff(base, maximum, rng)
+        self._letters = letters
+
+    def record_failure(
+        self, worker: str, item_key: str, payload: Mapping[str, Any], error: str, now: datetime
+    ) -> bool:
+        """Record one failure of the item at ``now``; return whether it is now dead-lettered."""
+        previous = self._letters.attempts(worker, item_key)
+        failures = 1 if previous is None else previous.attempts + 1
+        attempts = self._letters.record_failure(
+            worker,
+            item_key,
+            payload=payload,
+            error=error,
+            now=now,
+            next_attempt_at=now + self.backoff.delay(failures),
+            max_attempts=self.max_attempts,
+        )
+        return attempts >= self.max_attempts

@@ -18,11 +18,17 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import siwe
+import warnings
+
 from eth_account.messages import defunct_hash_message
-from siwe import SiweMessage
 
 from domain.identity.errors import SignInRejected
+
+with warnings.catch_warnings():
+    # siwe's grammar redefines RFC 5234 core rules; abnf warns about it once, at import.
+    warnings.filterwarnings("ignore", message="rule .* redefines")
+    import siwe
+    from siwe import SiweMessage
 
 MAX_MESSAGE_BYTES = 1024
 DEFAULT_CLOCK_SKEW = timedelta(seconds=60)

@@ -1,0 +1,152 @@
+"""The ``clash`` command line: serve, run workers, migrate, administer.
+
+Every command builds its objects through ``bootstrap()`` and closes them on exit. Invalid
+settings (for example development defaults under ``CLASH_ENV=production``) stop a command
+before anything starts, with the offending variables named and exit code 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from adapters.bootstrap import Container, bootstrap
+from adapters.migrations import migrate
+from adapters.settings import Settings, load_settings
+from adapters.structured_logs import configure_logging
+from domain.identity.errors import IdentityError
+
+app = typer.Typer(help="Clash of Clones backend.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administration.", no_args_is_help=True)
+service_token_app = typer.Typer(help="Machine-to-machine service tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
+admin_app.add_typer(service_token_app, name="service-token")
+console = Console()
+errors = Console(stderr=True)
+
+
+def settings_or_exit(**overrides: object) -> Settings:
+    """Load settings, or print what is wrong and exit with status 2."""
+    try:
+        return load_settings(**overrides)
+    except ValidationError as exc:
+        errors.print("[bold red]Invalid settings:[/]")
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]) or "settings"
+            errors.print(f"  {where}: {error['msg']}", markup=False)
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def container(settings: Settings | None = None, *, migrations: bool = True) -> Iterator[Container]:
+    """Bootstrap a container for one command and close it afterwards."""
+    built = bootstrap(settings or settings_or_exit(), run_migrations=migrations)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default CLASH_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default CLASH_PORT).")] = None,
+    workers: Annotated[bool, typer.Option(help="Run the workers in this process too.")] = True,
+) -> None:
+    """Run the API (and, unless --no-workers, every worker) after applying migrations."""
+    import uvicorn
+
+    from api.app import create_app
+    from workers.catalog import in_process_workers
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_level, json=settings.log_json)
+    with container(settings) as built:
+        background = in_process_workers(built) if workers and settings.run_workers else []
+        uvicorn.run(create_app(built, background), host=host or settings.host,
+                    port=port or settings.port, log_config=None, proxy_headers=True)
+
+
+@app.command("worker")
+def run_worker(name: Annotated[str, typer.Argument(help="Worker name, see `clash workers`.")]) -> None:
+    """Run one worker alone until SIGTERM or Ctrl-C."""
+    from workers.catalog import run_alone
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_level, json=settings.log_json)
+    with container(settings) as built:
+        run_alone(built, name)
+
+
+@app.command("workers")
+def list_workers() -> None:
+    """List the workers this build has."""
+    from workers.catalog import worker_names
+
+    for name in worker_names():
+        console.print(name)
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply pending migrations of plain tables (idempotent)."""
+    with container(migrations=False) as built:
+        applied = migrate(built.database)
+    if not applied:
+        console.print("Nothing to apply: the schema is up to date.")
+    for migration in applied:
+        console.print(f"Applied {migration.version}: {migration.name}")
+
+
+@service_token_app.command("create")
+def create_service_token(
+    name: Annotated[str, typer.Option("--name", help="Unique name of the caller.")],
+    scope: Annotated[list[str], typer.Option("--scope", help="A scope; repeat for more.")],
+) -> None:
+    """Create a service token and print it once (only its hash is stored)."""
+    with container() as built:
+        try:
+            created = built.identity.create_service_token(name, scope)
+        except IdentityError as exc:
+            errors.print(f"[red]Refused:[/] {exc.reason} {exc.detail}")
+            raise typer.Exit(1) from None
+    console.print(created.secret, soft_wrap=True)
+    errors.print(f"Service token {name!r} created with scopes {', '.join(created.record.scopes)}. "
+                 "Store it now: it cannot be shown again.")
+
+
+@service_token_app.command("revoke")
+def revoke_service_token(name: Annotated[str, typer.Argument(help="Token name.")]) -> None:
+    """Revoke a service token by name."""
+    with container() as built:
+        try:
+            built.identity.revoke_service_token(name)
+        except IdentityError as exc:
+            errors.print(f"[red]Refused:[/] {exc.reason} {exc.detail}")
+            raise typer.Exit(1) from None
+    console.print(f"Revoked {name}.")
+
+
+@service_token_app.command("list")
+def list_service_tokens() -> None:
+    """List service tokens (never their secrets)."""
+    with container() as built:
+        records = built.identity.service_tokens()
+    table = Table("name", "scopes", "status", "created")
+    for record in records:
+        table.add_row(record.name, " ".join(record.scopes), record.status,
+                      record.created_at.isoformat(timespec="seconds"))
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point of the ``clash`` console script."""
+    app()

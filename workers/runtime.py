@@ -1,0 +1,318 @@
+"""The shared worker runtime: every background worker is a step function run by this loop.
+
+A worker says *what* needs doing (:meth:`Worker.pending`) and *how* to do one item
+(:meth:`Worker.perform`). The runtime owns the rest, once for all workers: a heartbeat per
+step (``running``, then ``idle`` or ``failing``; ``stopped`` on the way out); a lease per
+item (``"<worker>:<item key>"``) so two holders never perform one item at once and a killed
+holder's item is picked up after expiry; retries with backoff and, at the bound, a dead
+letter (:mod:`workers.backoff`); and graceful shutdown after the current item.
+
+Delivery is at least once (a holder can die after the effect and before its bookkeeping),
+so ``perform`` must be idempotent and finish within the lease TTL. A step never raises
+(``KeyboardInterrupt``/``SystemExit`` aside): failures are logged and recorded. Time comes
+only from the injected clock (the service clock in production), so :mod:`workers.driver`
+can step every worker on a simulated clock.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from types import FrameType
+from typing import Any, Literal, Protocol
+
+import structlog
+
+from adapters.database import Database
+from adapters.dead_letters import DeadLetterStore
+from adapters.heartbeats import HeartbeatState, HeartbeatStore
+from adapters.leases import LeaseStore
+from adapters.settings import Settings
+from domain.clock import Clock
+from workers.backoff import RetryPolicy
+
+_log: structlog.typing.FilteringBoundLogger = structlog.get_logger(__name__)
+
+Outcome = Literal["done", "failed", "dead", "skipped"]
+_HOUSEKEEPING_EVERY = timedelta(hours=1)
+_ERROR_TEXT_LIMIT = 4_000
+
+
+class WorkerRuntimeError(Exception):
+    """Raised when the worker runtime is used against its rules; subclasses name the rule."""
+
+
+class SignalsOutsideMainThreadError(WorkerRuntimeError):
+    """Raised when stop signals are installed from a thread other than the main thread."""
+
+    def __init__(self, thread: str) -> None:
+        super().__init__(f"signal handlers need the main thread: thread={thread}")
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One unit of work: a stable key (the lease and retry identity) and a JSON payload."""
+
+    key: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Worker(Protocol):
+    """A background worker: what needs doing now, and how to do one item."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def interval(self) -> timedelta: ...
+
+    @property
+    def critical(self) -> bool: ...
+
+    def pending(self, now: datetime) -> Sequence[WorkItem]:
+        """Return the items that need doing at ``now``."""
+
+    def perform(self, item: WorkItem, now: datetime) -> None:
+        """Do one item idempotently; raise to report a failure."""
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """What one step of one worker did, item keys grouped by outcome."""
+
+    worker: str
+    started_at: datetime
+    state: HeartbeatState
+    done: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    dead: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass
+class _Tally:
+    done: int = 0
+    failed: int = 0
+    dead: int = 0
+    last_error: str | None = None
+
+
+class Runtime:
+    """Runs worker steps for one holder (one process) against one database."""
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        *,
+        holder: str | None = None,
+        lease_ttl: timedelta = timedelta(seconds=30),
+        max_attempts: int = 5,
+        backoff_base: timedelta = timedelta(seconds=1),
+        backoff_max: timedelta = timedelta(seconds=300),
+        shutdown_grace: timedelta = timedelta(seconds=10),
+        retention: timedelta = timedelta(days=1),
+        rng: random.Random | None = None,
+    ) -> None:
+        self.clock = clock
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._letters = DeadLetterStore(database)
+        self.retries = RetryPolicy(
+            self._letters,
+            max_attempts=max_attempts,
+            base=backoff_base,
+            maximum=backoff_max,
+            rng=rng,
+        )
+        self._lease_ttl = lease_ttl
+        self._shutdown_grace = shutdown_grace
+        self._retention = retention
+        self._leases = LeaseStore(database)
+        self._heartbeats = HeartbeatStore(database)
+        self._tallies: dict[str, _Tally] = {}
+        self._lock = threading.Lock()
+        self._last_housekeeping: datetime | None = None
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        database: Database,
+        clock: Clock,
+        *,
+        holder: str | None = None,
+        rng: random.Random | None = None,
+    ) -> Runtime:
+        """Build a runtime from the ``CLASH_WORKER_*`` settings."""
+        return cls(
+            database,
+            clock,
+            holder=holder,
+            lease_ttl=timedelta(seconds=settings.worker_lease_ttl_seconds),
+            max_attempts=settings.worker_max_attempts,
+            backoff_base=timedelta(seconds=settings.worker_backoff_base_seconds),
+            backoff_max=timedelta(seconds=settings.worker_backoff_max_seconds),
+            shutdown_grace=timedelta(seconds=settings.worker_shutdown_grace_seconds),
+            rng=rng,
+        )
+
+    def step(self, worker: Worker, stop: threading.Event | None = None) -> StepReport:
+        """Run one step of ``worker`` now; once ``stop`` is set, stop between items."""
+        started = self.clock.now()
+        try:
+            self._beat(worker.name, started, "running")
+            report = self._work(worker, started, stop)
+        except Exception as exc:
+            _log.exception("worker step failed", worker=worker.name, holder=self.holder)
+            report = StepReport(worker.name, started, "failing", error=_summary(exc))
+        self._finish(report)
+        return report
+
+    def run_forever(self, workers: Sequence[Worker], stop: threading.Event) -> None:
+        """Run each worker on its interval, in its own thread, until ``stop`` is set.
+
+        Returns once every loop has finished its current item and marked itself stopped,
+        or after the shutdown grace, whichever comes first (a stuck item's lease expires).
+        """
+        remaining = [len(workers)]
+        finished = threading.Condition()
+
+        def loop(worker: Worker) -> None:
+            try:
+                self._loop(worker, stop)
+            finally:
+                with finished:
+                    remaining[0] -= 1
+                    finished.notify_all()
+
+        for worker in workers:
+            name = f"worker-{worker.name}"
+            threading.Thread(target=loop, args=(worker,), name=name, daemon=True).start()
+        stop.wait()
+        with finished:
+            done = finished.wait_for(
+                lambda: remaining[0] == 0, self._shutdown_grace.total_seconds()
+            )
+        if not done:
+            _log.warning("workers still busy after the shutdown grace", busy=remaining[0])
+
+    def _loop(self, worker: Worker, stop: threading.Event) -> None:
+        _log.info("worker started", worker=worker.name, holder=self.holder)
+        while not stop.is_set():
+            self.step(worker, stop)
+            stop.wait(worker.interval.total_seconds())
+        try:
+            self._beat(worker.name, self.clock.now(), "stopped")
+        except Exception:
+            _log.exception("could not record the stopped heartbeat", worker=worker.name)
+        _log.info("worker stopped", worker=worker.name, holder=self.holder)
+
+    def _work(self, worker: Worker, started: datetime, stop: threading.Event | None) -> StepReport:
+        outcomes: dict[Outcome, list[str]] = {"done": [], "failed": [], "dead": [], "skipped": []}
+        last_error: str | None = None
+        for item in worker.pending(started):
+            if stop is not None and stop.is_set():
+                break
+            outcome, error = self._attempt(worker, item)
+            outcomes[outcome].append(item.key)
+            last_error = error or last_error
+        troubled = outcomes["failed"] or outcomes["dead"]
+        return StepReport(
+            worker=worker.name,
+            started_at=started,
+            state="failing" if troubled else "idle",
+            done=tuple(outcomes["done"]),
+            failed=tuple(outcomes["failed"]),
+            dead=tuple(outcomes["dead"]),
+            skipped=tuple(outcomes["skipped"]),
+            error=last_error,
+        )
+
+    def _attempt(self, worker: Worker, item: WorkItem) -> tuple[Outcome, str | None]:
+        now = self.clock.now()
+        if not self._letters.is_due(worker.name, item.key, now):
+            return "skipped", None
+        lease = self._leases.claim(f"{worker.name}:{item.key}", self.holder, self._lease_ttl, now)
+        if lease is None:
+            return "skipped", None
+        try:
+            # Checked again under the lease: another holder may have just failed or buried it.
+            if not self._letters.is_due(worker.name, item.key, now):
+                return "skipped", None
+            return self._perform(worker, item, now)
+        finally:
+            self._leases.release(lease)
+
+    def _perform(self, worker: Worker, item: WorkItem, now: datetime) -> tuple[Outcome, str | None]:
+        try:
+            worker.perform(item, now)
+        except Exception as exc:
+            _log.exception("work item failed", worker=worker.name, item=item.key)
+            error = "".join(traceback.format_exception(exc))[-_ERROR_TEXT_LIMIT:]
+            dead = self.retries.record_failure(
+                worker.name, item.key, item.payload, error, self.clock.now()
+            )
+            return ("dead" if dead else "failed"), _summary(exc)
+        self._letters.clear(worker.name, item.key)
+        return "done", None
+
+    def _finish(self, report: StepReport) -> None:
+        with self._lock:
+            tally = self._tallies.setdefault(report.worker, _Tally())
+            tally.done += len(report.done)
+            tally.failed += len(report.failed)
+            tally.dead += len(report.dead)
+            tally.last_error = report.error or tally.last_error
+        try:
+            self._beat(report.worker, self.clock.now(), report.state)
+            self._housekeep(self.clock.now())
+        except Exception:
+            _log.exception("could not record the worker heartbeat", worker=report.worker)
+
+    def _beat(self, worker: str, now: datetime, state: HeartbeatState) -> None:
+        with self._lock:
+            detail = asdict(self._tallies.setdefault(worker, _Tally()))
+        self._heartbeats.beat(worker, self.holder, now, state, detail)
+
+    def _housekeep(self, now: datetime) -> None:
+        with self._lock:
+            last = self._last_housekeeping
+            if last is not None and now - last < _HOUSEKEEPING_EVERY:
+                return
+            self._last_housekeeping = now
+        self._leases.prune(now - self._retention)
+        self._heartbeats.prune(now - self._retention)
+
+
+def install_stop_signals(stop: threading.Event) -> Callable[[], None]:
+    """Make SIGTERM and SIGINT set ``stop``; return a function restoring the old handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        raise SignalsOutsideMainThreadError(threading.current_thread().name)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        # Set the event from another thread: the interrupted main thread may hold the
+        # event's own lock, and taking it again here would deadlock.
+        threading.Thread(target=stop.set, name="stop-signal", daemon=True).start()
+
+    for sig in previous:
+        signal.signal(sig, on_signal)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+
+    return restore
+
+
+def _summary(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:_ERROR_TEXT_LIMIT]
