@@ -262,9 +262,14 @@ class PostgresDatabase(Database):
             pool_size=pool_size,
             max_overflow=max_overflow,
             schema=target.schema,
-            pool_open_timeout=pool_timeout,
         )
         self.datastore.pool.kwargs["application_name"] = application_name
+        # Open (and fill to the minimum) once, here: the library otherwise calls the pool's
+        # open(wait=True) on every checkout, whose wait is not safe for concurrent callers.
+        try:
+            self.datastore.pool.open(wait=True, timeout=pool_timeout)
+        except psycopg.Error as exc:
+            raise DatabaseUnavailable(str(exc)) from exc
 
     @staticmethod
     def _ensure_schema(target: PostgresTarget, application_name: str) -> None:

@@ -130,8 +130,13 @@ class SqlIdentityStore(IdentityStore):
     @contextmanager
     def refresh_unit(self, token_hash: str) -> Iterator[RefreshUnit]:
         with self.database.transaction() as session:
-            lock = " FOR UPDATE OF t" if session.dialect == "postgres" else ""
-            row = session.fetch_one(_SELECT_REFRESH + lock, (token_hash,))
+            if session.dialect == "postgres":
+                # Lock first, then read in a new statement: under READ COMMITTED a locking
+                # join would re-read only the locked row, not the successor a winner inserted.
+                session.execute(
+                    "SELECT 1 FROM refresh_tokens WHERE token_hash = %s FOR UPDATE", (token_hash,)
+                )
+            row = session.fetch_one(_SELECT_REFRESH, (token_hash,))
             yield _SqlRefreshUnit(session, token_hash, row)
 
     def revoke_family_of(

@@ -93,9 +93,7 @@ def signed(message: str, wallet: LocalAccount) -> str:
     return wallet.sign_message(encode_defunct(text=message)).signature.to_0x_hex()
 
 
-def a_signed_sign_in(
-    wallet: LocalAccount | None = None, **message_fields: Any
-) -> tuple[str, str]:
+def a_signed_sign_in(wallet: LocalAccount | None = None, **message_fields: Any) -> tuple[str, str]:
     """Return ``(message, signature)``: a message from the wallet, signed by it."""
     signer = wallet or a_wallet()
     message = a_sign_in_message(wallet=signer, **message_fields)
@@ -154,7 +152,9 @@ def an_eddsa_key(seed: bytes = b"\x07" * 32, *, can_sign: bool = True) -> Access
     return AccessKey("EdDSA", public_pem, private_pem if can_sign else None)
 
 
-def access_claims(*, now: datetime = NOW, without: Iterable[str] = (), **overrides: Any) -> dict[str, Any]:
+def access_claims(
+    *, now: datetime = NOW, without: Iterable[str] = (), **overrides: Any
+) -> dict[str, Any]:
     """Return a full, valid claim set at ``now``, minus ``without``, plus ``overrides``."""
     issued = int(now.timestamp())
     claims: dict[str, Any] = {

@@ -11,19 +11,28 @@ lockstep.
 tenacity draws its jitter from the ``random`` module's global generator; the one subclass
 here only swaps in an injected :class:`random.Random`, so a seeded run (the deterministic
 driver, tests) repeats exactly.
+
+:class:`RetryPolicy` applies this to the attempt bookkeeping: each failure pushes the item's
+next attempt out by the delay, and the ``max_attempts``-th moves it to the dead letters
+(in the same transaction as counting it, see :mod:`adapters.dead_letters`).
 """
 
 from __future__ import annotations
 
 import random
+import traceback
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from tenacity import RetryCallState, Retrying, wait_exponential, wait_random_exponential
 from typing_extensions import override
 
 from adapters.dead_letters import DeadLetterStore
+
+_log: structlog.typing.FilteringBoundLogger = structlog.get_logger(__name__)
+_ERROR_TEXT_LIMIT = 4_000  # the tail of the traceback, where the cause is
 
 
 class _SeededRandomExponential(wait_random_exponential):
@@ -77,32 +86,32 @@ class Backoff:
 class RetryPolicy:
     """What a failure costs an item: a backoff, then a dead letter at the bound."""
 
-    def __init__(
-        self,
-        letters: DeadLetterStore,
-        *,
-        max_attempts: int,
-        base: timedelta,
-        maximum: timedelta,
-        rng: random.Random | None = None,
-    ) -> None:
+    def __init__(self, letters: DeadLetterStore, *, max_attempts: int, backoff: Backoff) -> None:
         self.max_attempts = max_attempts
-        self.backoff = Backoff(base, maximum, rng)
+        self.backoff = backoff
         self._letters = letters
 
     def record_failure(
-        self, worker: str, item_key: str, payload: Mapping[str, Any], error: str, now: datetime
+        self,
+        worker: str,
+        item_key: str,
+        payload: Mapping[str, Any],
+        exc: BaseException,
+        now: datetime,
     ) -> bool:
-        """Record one failure of the item at ``now``; return whether it is now dead-lettered."""
+        """Record that the item failed with ``exc`` at ``now``; return whether it is now dead."""
         previous = self._letters.attempts(worker, item_key)
         failures = 1 if previous is None else previous.attempts + 1
         attempts = self._letters.record_failure(
             worker,
             item_key,
             payload=payload,
-            error=error,
+            error="".join(traceback.format_exception(exc))[-_ERROR_TEXT_LIMIT:],
             now=now,
             next_attempt_at=now + self.backoff.delay(failures),
             max_attempts=self.max_attempts,
         )
-        return attempts >= self.max_attempts
+        if attempts < self.max_attempts:
+            return False
+        _log.error("work item dead-lettered", worker=worker, item=item_key, attempts=attempts)
+        return True

@@ -7,11 +7,10 @@ item (``"<worker>:<item key>"``) so two holders never perform one item at once a
 holder's item is picked up after expiry; retries with backoff and, at the bound, a dead
 letter (:mod:`workers.backoff`); and graceful shutdown after the current item.
 
-Delivery is at least once (a holder can die after the effect and before its bookkeeping),
-so ``perform`` must be idempotent and finish within the lease TTL. A step never raises
-(``KeyboardInterrupt``/``SystemExit`` aside): failures are logged and recorded. Time comes
-only from the injected clock (the service clock in production), so :mod:`workers.driver`
-can step every worker on a simulated clock.
+Delivery is at least once, so ``perform`` must be idempotent and finish within the lease
+TTL. A step never raises (``KeyboardInterrupt``/``SystemExit`` aside): failures are logged
+and recorded. Time comes only from the injected clock (the service clock in production),
+so :mod:`workers.driver` can step every worker on a simulated clock.
 """
 
 from __future__ import annotations
@@ -21,10 +20,10 @@ import random
 import signal
 import socket
 import threading
-import traceback
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any, Literal, Protocol
@@ -37,13 +36,13 @@ from adapters.heartbeats import HeartbeatState, HeartbeatStore
 from adapters.leases import LeaseStore
 from adapters.settings import Settings
 from domain.clock import Clock
-from workers.backoff import RetryPolicy
+from workers.backoff import Backoff, RetryPolicy
 
 _log: structlog.typing.FilteringBoundLogger = structlog.get_logger(__name__)
 
 Outcome = Literal["done", "failed", "dead", "skipped"]
 _HOUSEKEEPING_EVERY = timedelta(hours=1)
-_ERROR_TEXT_LIMIT = 4_000
+_SUMMARY_LIMIT = 500
 
 
 class WorkerRuntimeError(Exception):
@@ -98,14 +97,6 @@ class StepReport:
     error: str | None = None
 
 
-@dataclass
-class _Tally:
-    done: int = 0
-    failed: int = 0
-    dead: int = 0
-    last_error: str | None = None
-
-
 class Runtime:
     """Runs worker steps for one holder (one process) against one database."""
 
@@ -126,19 +117,15 @@ class Runtime:
         self.clock = clock
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._letters = DeadLetterStore(database)
-        self.retries = RetryPolicy(
-            self._letters,
-            max_attempts=max_attempts,
-            base=backoff_base,
-            maximum=backoff_max,
-            rng=rng,
-        )
+        backoff = Backoff(backoff_base, backoff_max, rng)
+        self.retries = RetryPolicy(self._letters, max_attempts=max_attempts, backoff=backoff)
         self._lease_ttl = lease_ttl
         self._shutdown_grace = shutdown_grace
         self._retention = retention
         self._leases = LeaseStore(database)
         self._heartbeats = HeartbeatStore(database)
-        self._tallies: dict[str, _Tally] = {}
+        self._tallies: dict[str, Counter[str]] = {}
+        self._last_errors: dict[str, str | None] = {}
         self._lock = threading.Lock()
         self._last_housekeeping: datetime | None = None
 
@@ -180,8 +167,8 @@ class Runtime:
     def run_forever(self, workers: Sequence[Worker], stop: threading.Event) -> None:
         """Run each worker on its interval, in its own thread, until ``stop`` is set.
 
-        Returns once every loop has finished its current item and marked itself stopped,
-        or after the shutdown grace, whichever comes first (a stuck item's lease expires).
+        Return once every loop has finished its current item and marked itself stopped, or
+        after the shutdown grace (a stuck item is left to its lease's expiry).
         """
         remaining = [len(workers)]
         finished = threading.Condition()
@@ -197,16 +184,15 @@ class Runtime:
         for worker in workers:
             name = f"worker-{worker.name}"
             threading.Thread(target=loop, args=(worker,), name=name, daemon=True).start()
+        _log.info("workers started", workers=[w.name for w in workers], holder=self.holder)
         stop.wait()
         with finished:
             done = finished.wait_for(
                 lambda: remaining[0] == 0, self._shutdown_grace.total_seconds()
             )
-        if not done:
-            _log.warning("workers still busy after the shutdown grace", busy=remaining[0])
+        _log.info("workers stopped", holder=self.holder, still_busy=0 if done else remaining[0])
 
     def _loop(self, worker: Worker, stop: threading.Event) -> None:
-        _log.info("worker started", worker=worker.name, holder=self.holder)
         while not stop.is_set():
             self.step(worker, stop)
             stop.wait(worker.interval.total_seconds())
@@ -214,7 +200,6 @@ class Runtime:
             self._beat(worker.name, self.clock.now(), "stopped")
         except Exception:
             _log.exception("could not record the stopped heartbeat", worker=worker.name)
-        _log.info("worker stopped", worker=worker.name, holder=self.holder)
 
     def _work(self, worker: Worker, started: datetime, stop: threading.Event | None) -> StepReport:
         outcomes: dict[Outcome, list[str]] = {"done": [], "failed": [], "dead": [], "skipped": []}
@@ -225,11 +210,10 @@ class Runtime:
             outcome, error = self._attempt(worker, item)
             outcomes[outcome].append(item.key)
             last_error = error or last_error
-        troubled = outcomes["failed"] or outcomes["dead"]
         return StepReport(
             worker=worker.name,
             started_at=started,
-            state="failing" if troubled else "idle",
+            state="failing" if outcomes["failed"] or outcomes["dead"] else "idle",
             done=tuple(outcomes["done"]),
             failed=tuple(outcomes["failed"]),
             dead=tuple(outcomes["dead"]),
@@ -257,21 +241,17 @@ class Runtime:
             worker.perform(item, now)
         except Exception as exc:
             _log.exception("work item failed", worker=worker.name, item=item.key)
-            error = "".join(traceback.format_exception(exc))[-_ERROR_TEXT_LIMIT:]
-            dead = self.retries.record_failure(
-                worker.name, item.key, item.payload, error, self.clock.now()
-            )
+            now = self.clock.now()
+            dead = self.retries.record_failure(worker.name, item.key, item.payload, exc, now)
             return ("dead" if dead else "failed"), _summary(exc)
         self._letters.clear(worker.name, item.key)
         return "done", None
 
     def _finish(self, report: StepReport) -> None:
         with self._lock:
-            tally = self._tallies.setdefault(report.worker, _Tally())
-            tally.done += len(report.done)
-            tally.failed += len(report.failed)
-            tally.dead += len(report.dead)
-            tally.last_error = report.error or tally.last_error
+            tally = self._tallies.setdefault(report.worker, Counter())
+            tally.update(done=len(report.done), failed=len(report.failed), dead=len(report.dead))
+            self._last_errors[report.worker] = report.error or self._last_errors.get(report.worker)
         try:
             self._beat(report.worker, self.clock.now(), report.state)
             self._housekeep(self.clock.now())
@@ -280,7 +260,9 @@ class Runtime:
 
     def _beat(self, worker: str, now: datetime, state: HeartbeatState) -> None:
         with self._lock:
-            detail = asdict(self._tallies.setdefault(worker, _Tally()))
+            counts = self._tallies.get(worker, Counter())
+            detail: dict[str, Any] = {key: counts[key] for key in ("done", "failed", "dead")}
+            detail["last_error"] = self._last_errors.get(worker)
         self._heartbeats.beat(worker, self.holder, now, state, detail)
 
     def _housekeep(self, now: datetime) -> None:
@@ -315,4 +297,4 @@ def install_stop_signals(stop: threading.Event) -> Callable[[], None]:
 
 
 def _summary(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:_ERROR_TEXT_LIMIT]
+    return f"{type(exc).__name__}: {exc}"[:_SUMMARY_LIMIT]
