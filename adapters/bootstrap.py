@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import httpx
+
 from adapters.clocks import SystemClock
 from adapters.contract_wallets import JsonRpcContractWallets
 from adapters.database import Database, open_database
@@ -56,8 +58,13 @@ def bootstrap(
     entropy: Entropy | None = None,
     run_migrations: bool = True,
     application_name: str = "clash",
+    http_transport: httpx.BaseTransport | None = None,
 ) -> Container:
-    """Build the container for one process."""
+    """Build the container for one process.
+
+    ``http_transport`` replaces the network for outbound HTTP clients (tests hand in an
+    ``httpx.MockTransport`` that answers like the real external service).
+    """
     settings = settings or load_settings()
     service_clock = service_clock or SystemClock()
     database = open_database(
@@ -72,7 +79,9 @@ def bootstrap(
     if run_migrations:
         migrate(database)
     contract_wallets = (
-        JsonRpcContractWallets(settings.eip1271_rpc_url) if settings.eip1271_rpc_url else None
+        JsonRpcContractWallets(settings.eip1271_rpc_url, transport=http_transport)
+        if settings.eip1271_rpc_url
+        else None
     )
     identity = IdentityService(
         store=SqlIdentityStore(database),

@@ -20,11 +20,13 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeAlias, cast
 
 from adapters.database import Database, Session, from_micros, to_micros
 
 DeadLetterStatus = Literal["open", "retried", "discarded"]
+# A work item's payload: JSON without floats (amounts travel as integers or strings).
+JsonValue: TypeAlias = str | int | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
 
 _FAIL = """
 INSERT INTO worker_attempts
@@ -84,7 +86,7 @@ class DeadLetter:
     id: str
     worker: str
     item_key: str
-    payload: Mapping[str, Any]
+    payload: Mapping[str, JsonValue]
     attempts: int
     last_error: str
     first_failed_at: datetime
@@ -103,7 +105,7 @@ class DeadLetterStore:
         worker: str,
         item_key: str,
         *,
-        payload: Mapping[str, Any],
+        payload: Mapping[str, JsonValue],
         error: str,
         now: datetime,
         next_attempt_at: datetime,
@@ -195,6 +197,7 @@ class DeadLetterStore:
 
 
 def _bury(session: Session, letter: DeadLetter) -> None:
+    # default=str: a payload that breaks its type still leaves a readable letter.
     document = json.dumps(dict(letter.payload), sort_keys=True, default=str)
     session.execute(
         _BURY,

@@ -78,12 +78,16 @@ def serve(
 @app.command("worker")
 def run_worker(name: Annotated[str, typer.Argument(help="Worker name, see `clash workers`.")]) -> None:
     """Run one worker alone until SIGTERM or Ctrl-C."""
-    from workers.catalog import run_alone
+    from workers.catalog import UnknownWorker, run_alone
 
     settings = settings_or_exit()
     configure_logging(settings.log_level, json=settings.log_json)
     with container(settings) as built:
-        run_alone(built, name)
+        try:
+            run_alone(built, name)
+        except UnknownWorker as exc:
+            errors.print(str(exc), markup=False)
+            raise typer.Exit(2) from None
 
 
 @app.command("workers")

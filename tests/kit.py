@@ -23,7 +23,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
 from siwe import SiweMessage
 
 from domain.identity.access_tokens import AccessKey, issue_access_token
@@ -42,7 +41,9 @@ NOW = ISSUED_AT + timedelta(minutes=5)
 
 def a_wallet(name: str = "alice") -> LocalAccount:
     """Return an externally owned account whose private key is derived from ``name``."""
-    return Account.from_key(keccak(text=f"clash-of-clones:test-wallet:{name}"))
+    seed = hashlib.sha256(f"clash-of-clones:test-wallet:{name}".encode()).digest()
+    account: LocalAccount = Account.from_key(seed)
+    return account
 
 
 def rfc3339(instant: datetime) -> str:
@@ -85,12 +86,14 @@ def a_sign_in_message(
         fields["expiration_time"] = rfc3339(expires_at)
     if not_before is not None:
         fields["not_before"] = rfc3339(not_before)
-    return SiweMessage(**fields).prepare_message()
+    text: str = SiweMessage(**fields).prepare_message()
+    return text
 
 
 def signed(message: str, wallet: LocalAccount) -> str:
     """Return the wallet's EIP-191 ``personal_sign`` signature of ``message`` as 0x-hex."""
-    return wallet.sign_message(encode_defunct(text=message)).signature.to_0x_hex()
+    signature: str = wallet.sign_message(encode_defunct(text=message)).signature.to_0x_hex()
+    return signature
 
 
 def a_signed_sign_in(wallet: LocalAccount | None = None, **message_fields: Any) -> tuple[str, str]:

@@ -23,13 +23,12 @@ import random
 import traceback
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 import structlog
 from tenacity import RetryCallState, Retrying, wait_exponential, wait_random_exponential
 from typing_extensions import override
 
-from adapters.dead_letters import DeadLetterStore
+from adapters.dead_letters import DeadLetterStore, JsonValue
 
 _log: structlog.typing.FilteringBoundLogger = structlog.get_logger(__name__)
 _ERROR_TEXT_LIMIT = 4_000  # the tail of the traceback, where the cause is
@@ -95,7 +94,7 @@ class RetryPolicy:
         self,
         worker: str,
         item_key: str,
-        payload: Mapping[str, Any],
+        payload: Mapping[str, JsonValue],
         exc: BaseException,
         now: datetime,
     ) -> bool:

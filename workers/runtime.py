@@ -4,13 +4,12 @@ A worker says *what* needs doing (:meth:`Worker.pending`) and *how* to do one it
 (:meth:`Worker.perform`). The runtime owns the rest, once for all workers: a heartbeat per
 step (``running``, then ``idle`` or ``failing``; ``stopped`` on the way out); a lease per
 item (``"<worker>:<item key>"``) so two holders never perform one item at once and a killed
-holder's item is picked up after expiry; retries with backoff and, at the bound, a dead
-letter (:mod:`workers.backoff`); and graceful shutdown after the current item.
-
-Delivery is at least once, so ``perform`` must be idempotent and finish within the lease
-TTL. A step never raises (``KeyboardInterrupt``/``SystemExit`` aside): failures are logged
-and recorded. Time comes only from the injected clock (the service clock in production),
-so :mod:`workers.driver` can step every worker on a simulated clock.
+holder's item is picked up after expiry; retries with backoff, then a dead letter
+(:mod:`workers.backoff`); graceful shutdown after the current item. Delivery is at least
+once, so ``perform`` must be idempotent and finish within the lease TTL. A step never
+raises (``KeyboardInterrupt``/``SystemExit`` aside): failures are logged and recorded.
+Time comes only from the injected clock (the service clock in production), so
+:mod:`workers.driver` can step every worker on a simulated clock.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ from typing import Any, Literal, Protocol
 import structlog
 
 from adapters.database import Database
-from adapters.dead_letters import DeadLetterStore
+from adapters.dead_letters import DeadLetterStore, JsonValue
 from adapters.heartbeats import HeartbeatState, HeartbeatStore
 from adapters.leases import LeaseStore
 from adapters.settings import Settings
@@ -61,7 +60,7 @@ class WorkItem:
     """One unit of work: a stable key (the lease and retry identity) and a JSON payload."""
 
     key: str
-    payload: Mapping[str, Any] = field(default_factory=dict)
+    payload: Mapping[str, JsonValue] = field(default_factory=dict)
 
 
 class Worker(Protocol):
@@ -157,6 +156,7 @@ class Runtime:
         started = self.clock.now()
         try:
             self._beat(worker.name, started, "running")
+            self._housekeep(started)
             report = self._work(worker, started, stop)
         except Exception as exc:
             _log.exception("worker step failed", worker=worker.name, holder=self.holder)
@@ -196,10 +196,7 @@ class Runtime:
         while not stop.is_set():
             self.step(worker, stop)
             stop.wait(worker.interval.total_seconds())
-        try:
-            self._beat(worker.name, self.clock.now(), "stopped")
-        except Exception:
-            _log.exception("could not record the stopped heartbeat", worker=worker.name)
+        self._beat_safely(worker.name, "stopped")
 
     def _work(self, worker: Worker, started: datetime, stop: threading.Event | None) -> StepReport:
         outcomes: dict[Outcome, list[str]] = {"done": [], "failed": [], "dead": [], "skipped": []}
@@ -241,8 +238,8 @@ class Runtime:
             worker.perform(item, now)
         except Exception as exc:
             _log.exception("work item failed", worker=worker.name, item=item.key)
-            now = self.clock.now()
-            dead = self.retries.record_failure(worker.name, item.key, item.payload, exc, now)
+            failed_at = self.clock.now()
+            dead = self.retries.record_failure(worker.name, item.key, item.payload, exc, failed_at)
             return ("dead" if dead else "failed"), _summary(exc)
         self._letters.clear(worker.name, item.key)
         return "done", None
@@ -252,11 +249,13 @@ class Runtime:
             tally = self._tallies.setdefault(report.worker, Counter())
             tally.update(done=len(report.done), failed=len(report.failed), dead=len(report.dead))
             self._last_errors[report.worker] = report.error or self._last_errors.get(report.worker)
+        self._beat_safely(report.worker, report.state)
+
+    def _beat_safely(self, worker: str, state: HeartbeatState) -> None:
         try:
-            self._beat(report.worker, self.clock.now(), report.state)
-            self._housekeep(self.clock.now())
+            self._beat(worker, self.clock.now(), state)
         except Exception:
-            _log.exception("could not record the worker heartbeat", worker=report.worker)
+            _log.exception("could not record the worker heartbeat", worker=worker, state=state)
 
     def _beat(self, worker: str, now: datetime, state: HeartbeatState) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ Reasons: ``malformed``, ``unknown_key``, ``algorithm_not_allowed``, ``bad_signat
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +51,8 @@ def issue_access_token(
     """Sign an access token for ``subject`` valid from ``now`` for ``lifetime``."""
     if key.signing_key is None:
         raise ValueError(f"key cannot sign: kid={key_id}")
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
     issued = int(now.timestamp())
     claims: dict[str, Any] = {
         **(extra_claims or {}),
@@ -76,6 +79,8 @@ def decode_access_token(
     leeway: timedelta = timedelta(seconds=30),
 ) -> dict[str, Any]:
     """Verify ``token`` and return its claims, or raise :class:`TokenRejected`."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
     key_id, key = _select_key(token, keys)
     try:
         claims: dict[str, Any] = jwt.decode(
@@ -127,10 +132,7 @@ def _select_key(token: str, keys: Mapping[str, AccessKey]) -> tuple[str, AccessK
 
 
 def _check_times(claims: Mapping[str, Any], *, now: datetime, leeway: timedelta) -> None:
-    try:
-        exp, nbf, iat = (int(claims[name]) for name in ("exp", "nbf", "iat"))
-    except (TypeError, ValueError):
-        raise TokenRejected("malformed", "time claims must be integers") from None
+    exp, nbf, iat = (_numeric_date(claims[name]) for name in ("exp", "nbf", "iat"))
     moment = now.timestamp()
     slack = leeway.total_seconds()
     if moment >= exp + slack:
@@ -139,3 +141,10 @@ def _check_times(claims: Mapping[str, Any], *, now: datetime, leeway: timedelta)
         raise TokenRejected("not_yet_valid")
     if moment + slack < iat:
         raise TokenRejected("issued_in_future")
+
+
+def _numeric_date(value: object) -> float:
+    # RFC 7519 NumericDate: a JSON number (not a string, not a boolean), finite.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise TokenRejected("malformed", "time claims must be finite numbers")
+    return float(value)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import warnings
 
@@ -99,6 +99,10 @@ def verify_sign_in(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     parsed = _parse(message)
+    if parsed.prepare_message() != message:
+        # siwe verifies its own re-serialisation; only the exact canonical text is accepted,
+        # so what the wallet signed is byte for byte what we were sent.
+        raise SignInRejected("malformed_message", "the message is not in canonical EIP-4361 form")
     _check_fields(parsed, domain=domain, uri=uri, chain_ids=chain_ids, now=now, skew=clock_skew)
     _check_signature(parsed, signature, nonce=nonce, now=now)
     return str(parsed.address)
@@ -164,4 +168,5 @@ def _instant(value: object) -> datetime:
 def _rfc3339(instant: datetime) -> str:
     if instant.tzinfo is None:
         raise ValueError("instants must be timezone-aware")
+    instant = instant.astimezone(UTC)
     return instant.strftime("%Y-%m-%dT%H:%M:%S.") + f"{instant.microsecond // 1000:03d}Z"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from adapters.database import Database
-from adapters.dead_letters import DeadLetterStore
+from adapters.dead_letters import DeadLetterStore, JsonValue
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-PAYLOAD = {"user_id": "u1", "amount_micros": 5_000_000}
+PAYLOAD: dict[str, JsonValue] = {"user_id": "u1", "amount_micros": 5_000_000}
 
 
 def fail(

@@ -323,12 +323,6 @@ def test_verify_sign_in_empty_allow_list_rejected_as_chain_not_allowed() -> None
     assert reason == "chain_not_allowed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: siwe re-serialises 'Chain ID: 01' as 'Chain ID: 1' and checks the "
-    "signature over that, so text the wallet never signed is accepted",
-)
 def test_verify_sign_in_chain_id_with_leading_zero_rejected() -> None:
     # Arrange: the wallet signed "Chain ID: 1"; the client sends "Chain ID: 01".
     message, signature = a_signed_sign_in()
@@ -661,11 +655,6 @@ def test_sign_in_message_naive_instant_raises_value_error() -> None:
         build_default_text(issued_at=naive)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: _rfc3339 formats the local wall time of a non-UTC instant and appends 'Z'",
-)
 def test_sign_in_message_non_utc_offset_keeps_the_instant() -> None:
     # Arrange: 02:00 at +02:00 is 00:00 UTC.
     plus_two = timezone(timedelta(hours=2))
