@@ -57,7 +57,6 @@ def bootstrap(
     market_clock: Clock | None = None,
     entropy: Entropy | None = None,
     run_migrations: bool = True,
-    application_name: str = "clash",
     http_transport: httpx.BaseTransport | None = None,
 ) -> Container:
     """Build the container for one process.
@@ -74,7 +73,7 @@ def bootstrap(
         max_overflow=settings.db_pool_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
         sqlite_lock_timeout=settings.sqlite_lock_timeout_seconds,
-        application_name=application_name,
+        application_name=settings.db_application_name,
     )
     if run_migrations:
         migrate(database)

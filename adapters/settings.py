@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     db_pool_max_overflow: int = Field(default=6, ge=0, le=40)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     sqlite_lock_timeout_seconds: int = Field(default=15, ge=1)
+    db_application_name: str = Field(default="clash", pattern=r"^[A-Za-z0-9_.:-]{1,63}$")
 
     jwt_issuer: str = "clash-of-clones"
     jwt_audience: str = "clash-api"

@@ -224,6 +224,19 @@ def test_item_leased_by_another_holder_is_skipped(database: Database) -> None:
     assert len(worker.performed) == 1
 
 
+def test_item_of_a_dead_holder_is_picked_up_once_its_lease_expires(database: Database) -> None:
+    clock = SimulatedClock(T0)
+    LeaseStore(database).claim("payouts:item-1", "dead-holder", timedelta(seconds=30), T0)
+    runtime = a_runtime(database, clock)
+    worker = ScriptedWorker()
+    clock.advance(timedelta(seconds=29))
+    assert runtime.step(worker).skipped == ("item-1",)
+    clock.advance(timedelta(seconds=1))
+    assert runtime.step(worker).done == ("item-1",)
+    [lease] = LeaseStore(database).list_leases()
+    assert (lease.holder, lease.token) == ("holder-a", 2)
+
+
 def test_two_runtimes_never_perform_one_item_at_the_same_time(database: Database) -> None:
     keys = [f"job-{n}" for n in range(12)]
     lock = threading.Lock()
@@ -380,6 +393,18 @@ def test_health_fails_when_a_critical_worker_is_stale_or_missing(database: Datab
     ]
     assert health.ok is False
     assert worker_health(database, clock.now(), workers[:2], timedelta(seconds=30)).ok is True
+
+
+def test_health_prefers_a_running_holder_over_one_that_stopped(database: Database) -> None:
+    # Two instances of one worker: the newest beat says "stopped", an older one is live.
+    clock = SimulatedClock(T0)
+    worker = ScriptedWorker(keys=[])
+    a_runtime(database, clock, holder="holder-a").step(worker)
+    clock.advance(timedelta(seconds=5))
+    HeartbeatStore(database).beat("payouts", "holder-b", clock.now(), "stopped", {})
+    health = worker_health(database, clock.now(), [worker], timedelta(seconds=30))
+    assert health.ok is True
+    assert [(w.holder, w.state, w.stale) for w in health.workers] == [("holder-a", "idle", False)]
 
 
 def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
