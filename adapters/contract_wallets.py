@@ -9,7 +9,7 @@ value ``0x1626ba7e`` in the first word of the result (errors, timeouts, garbage)
 from __future__ import annotations
 
 import httpx
-from eth_abi import encode
+from eth_abi.abi import encode
 
 IS_VALID_SIGNATURE_SELECTOR = "1626ba7e"
 MAGIC_VALUE = bytes.fromhex(IS_VALID_SIGNATURE_SELECTOR)
@@ -18,8 +18,9 @@ MAGIC_VALUE = bytes.fromhex(IS_VALID_SIGNATURE_SELECTOR)
 class JsonRpcContractWallets:
     """Ask a contract wallet, through a JSON-RPC node, whether it accepts a signature."""
 
-    def __init__(self, rpc_url: str, *, timeout: float = 5.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self, rpc_url: str, *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None
+    ) -> None:
         self.rpc_url = rpc_url
         self._client = httpx.Client(timeout=timeout, transport=transport)
 
@@ -31,9 +32,11 @@ class JsonRpcContractWallets:
             signature_bytes = bytes.fromhex(signature.removeprefix("0x"))
         except ValueError:
             return False
-        call_data = "0x" + IS_VALID_SIGNATURE_SELECTOR + encode(
-            ["bytes32", "bytes"], [message_hash, signature_bytes]
-        ).hex()
+        call_data = (
+            "0x"
+            + IS_VALID_SIGNATURE_SELECTOR
+            + encode(["bytes32", "bytes"], [message_hash, signature_bytes]).hex()
+        )
         try:
             if self._rpc("eth_chainId", []) != hex(chain_id):
                 return False

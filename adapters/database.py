@@ -22,13 +22,13 @@ from __future__ import annotations
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, LiteralString, cast
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import psycopg
@@ -224,13 +224,21 @@ class SqliteDatabase(Database):
 class _SchemaPostgresDatastore(PostgresDatastore):
     """The library's datastore, with our schema on the search path and a named session."""
 
+    def __init__(self, *args: Any, application_name: str, **kwargs: Any) -> None:
+        self.application_name = application_name  # read by after_connect_func, called below
+        super().__init__(*args, **kwargs)
+
     def after_connect_func(self) -> Callable[[psycopg.Connection[Any]], None]:
         parent = super().after_connect_func()
         search_path = pg_sql.SQL("SET search_path TO {}").format(pg_sql.Identifier(self.schema))
+        name = pg_sql.SQL("SET application_name TO {}").format(
+            pg_sql.Literal(self.application_name)
+        )
 
         def after_connect(conn: psycopg.Connection[Any]) -> None:
             parent(conn)
             conn.cursor().execute(search_path)
+            conn.cursor().execute(name)
 
         return after_connect
 
@@ -262,8 +270,8 @@ class PostgresDatabase(Database):
             pool_size=pool_size,
             max_overflow=max_overflow,
             schema=target.schema,
+            application_name=application_name,
         )
-        self.datastore.pool.kwargs["application_name"] = application_name
         # Open (and fill to the minimum) once, here: the library otherwise calls the pool's
         # open(wait=True) on every checkout, whose wait is not safe for concurrent callers.
         try:
@@ -316,7 +324,7 @@ class PostgresDatabase(Database):
 
 def _pg_executor(cursor: psycopg.Cursor[DictRow]) -> Callable[[str, Params], Any]:
     def execute(statement: str, params: Params) -> Any:
-        return cursor.execute(cast("LiteralString", statement), params or None)
+        return cursor.execute(statement, params or None)
 
     return execute
 

@@ -57,8 +57,13 @@ class SqlIdentityStore(IdentityStore):
             session.execute(
                 "INSERT INTO siwe_nonces (nonce, address, chain_id, issued_at, expires_at, status)"
                 " VALUES (%s, %s, %s, %s, %s, 'issued')",
-                (record.nonce, record.address, record.chain_id,
-                 to_micros(record.issued_at), to_micros(record.expires_at)),
+                (
+                    record.nonce,
+                    record.address,
+                    record.chain_id,
+                    to_micros(record.issued_at),
+                    to_micros(record.expires_at),
+                ),
             )
 
     def find_nonce(self, nonce: str) -> NonceRecord | None:
@@ -67,36 +72,63 @@ class SqlIdentityStore(IdentityStore):
         if row is None:
             return None
         return NonceRecord(
-            nonce=row["nonce"], address=row["address"], chain_id=int(row["chain_id"]),
-            issued_at=from_micros(row["issued_at"]), expires_at=from_micros(row["expires_at"]),
+            nonce=row["nonce"],
+            address=row["address"],
+            chain_id=int(row["chain_id"]),
+            issued_at=from_micros(row["issued_at"]),
+            expires_at=from_micros(row["expires_at"]),
             status=row["status"],
         )
 
     def complete_sign_in(
-        self, *, nonce: str | None, address: str, chain_id: int, wallet_kind: str,
-        new_user_id: str, family: NewFamily, first_token: NewRefreshToken, now: datetime,
+        self,
+        *,
+        nonce: str | None,
+        address: str,
+        chain_id: int,
+        wallet_kind: str,
+        new_user_id: str,
+        family: NewFamily,
+        first_token: NewRefreshToken,
+        now: datetime,
     ) -> str:
         # Two first sign-ins of one wallet may race to create its user (PostgreSQL runs
         # them concurrently); the loser's transaction rolls back whole and runs again.
         for attempt in range(3):
             try:
-                return self._sign_in_once(nonce, address, chain_id, wallet_kind, new_user_id,
-                                          family, first_token, to_micros(now))
+                return self._sign_in_once(
+                    nonce,
+                    address,
+                    chain_id,
+                    wallet_kind,
+                    new_user_id,
+                    family,
+                    first_token,
+                    to_micros(now),
+                )
             except UniqueViolation:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
 
     def _sign_in_once(
-        self, nonce: str | None, address: str, chain_id: int, wallet_kind: str,
-        new_user_id: str, family: NewFamily, first_token: NewRefreshToken, at: int,
+        self,
+        nonce: str | None,
+        address: str,
+        chain_id: int,
+        wallet_kind: str,
+        new_user_id: str,
+        family: NewFamily,
+        first_token: NewRefreshToken,
+        at: int,
     ) -> str:
         with self.database.transaction() as session:
             if nonce is not None and session.execute(_CONSUME_NONCE, (at, nonce, at)) != 1:
                 raise SignInRejected("nonce_used")
             user_id = _user_for_wallet(session, address, chain_id, wallet_kind, new_user_id, at)
             session.execute(
-                "INSERT INTO refresh_families (id, user_id, created_at, absolute_expires_at, status)"
+                "INSERT INTO refresh_families"
+                " (id, user_id, created_at, absolute_expires_at, status)"
                 " VALUES (%s, %s, %s, %s, 'active')",
                 (family.id, user_id, at, to_micros(family.absolute_expires_at)),
             )
@@ -167,8 +199,13 @@ class SqlIdentityStore(IdentityStore):
                 session.execute(
                     "INSERT INTO service_tokens (id, name, token_hash, scopes, created_at, status)"
                     " VALUES (%s, %s, %s, %s, %s, 'active')",
-                    (record.id, record.name, token_hash, " ".join(record.scopes),
-                     to_micros(record.created_at)),
+                    (
+                        record.id,
+                        record.name,
+                        token_hash,
+                        " ".join(record.scopes),
+                        to_micros(record.created_at),
+                    ),
                 )
         except UniqueViolation as exc:
             raise ServiceTokenConflict("service_token_name_taken", f"name={record.name}") from exc
@@ -257,7 +294,8 @@ def _user_for_wallet(
         return str(row["user_id"])
     session.execute("INSERT INTO users (id, created_at) VALUES (%s, %s)", (new_user_id, at))
     session.execute(
-        "INSERT INTO wallets (address, user_id, chain_id, kind, created_at) VALUES (%s, %s, %s, %s, %s)",
+        "INSERT INTO wallets (address, user_id, chain_id, kind, created_at)"
+        " VALUES (%s, %s, %s, %s, %s)",
         (address, new_user_id, chain_id, kind, at),
     )
     return new_user_id
@@ -266,8 +304,13 @@ def _user_for_wallet(
 def _insert_token(session: Session, token: NewRefreshToken) -> None:
     session.execute(
         _INSERT_TOKEN,
-        (token.token_hash, token.family_id, token.parent_hash,
-         to_micros(token.issued_at), to_micros(token.expires_at)),
+        (
+            token.token_hash,
+            token.family_id,
+            token.parent_hash,
+            to_micros(token.issued_at),
+            to_micros(token.expires_at),
+        ),
     )
 
 
@@ -286,6 +329,9 @@ def _revoke_family(session: Session, family_id: str, reason: str, at: int) -> bo
 
 def _service_token(row: dict[str, Any]) -> ServiceTokenRecord:
     return ServiceTokenRecord(
-        id=row["id"], name=row["name"], scopes=tuple(row["scopes"].split()),
-        created_at=from_micros(row["created_at"]), status=row["status"],
+        id=row["id"],
+        name=row["name"],
+        scopes=tuple(row["scopes"].split()),
+        created_at=from_micros(row["created_at"]),
+        status=row["status"],
     )

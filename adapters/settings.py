@@ -20,8 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEV_JWT_SECRET = "dev-only-jwt-secret-do-not-use-in-production-0123456789"  # noqa: S105
-DEV_REFRESH_PEPPER = "dev-only-refresh-pepper-do-not-use-in-production-012345"  # noqa: S105
+DEV_JWT_SECRET = "dev-only-jwt-secret-do-not-use-in-production-0123456789"
+DEV_REFRESH_PEPPER = "dev-only-refresh-pepper-do-not-use-in-production-012345"
 DEFAULT_DATABASE_URL = "sqlite:///./var/clash.db"
 
 
@@ -39,7 +39,9 @@ class JwtKeySetting(BaseModel):
 
     @model_validator(mode="after")
     def _material_matches_alg(self) -> JwtKeySetting:
-        if self.alg == "HS256" and (self.secret is None or len(self.secret.get_secret_value()) < 32):
+        if self.alg == "HS256" and (
+            self.secret is None or len(self.secret.get_secret_value()) < 32
+        ):
             raise ValueError("an HS256 key needs a secret of at least 32 characters")
         if self.alg == "EdDSA" and not self.public_key:
             raise ValueError("an EdDSA key needs public_key (and private_key to sign)")
@@ -78,7 +80,9 @@ class Settings(BaseSettings):
     jwt_audience: str = "clash-api"
     jwt_signing_kid: str = "dev"
     jwt_keys: dict[str, JwtKeySetting] = Field(
-        default_factory=lambda: {"dev": JwtKeySetting(alg="HS256", secret=SecretStr(DEV_JWT_SECRET))}
+        default_factory=lambda: {
+            "dev": JwtKeySetting(alg="HS256", secret=SecretStr(DEV_JWT_SECRET))
+        }
     )
     access_token_ttl_seconds: int = Field(default=900, ge=30, le=3600)
     token_leeway_seconds: int = Field(default=30, ge=0, le=60)
@@ -109,6 +113,7 @@ class Settings(BaseSettings):
     worker_backoff_base_seconds: float = Field(default=1.0, gt=0)
     worker_backoff_max_seconds: float = Field(default=300.0, gt=0)
     worker_shutdown_grace_seconds: float = Field(default=10.0, gt=0)
+    worker_stale_after_seconds: int = Field(default=900, ge=5)
 
     @field_validator("siwe_chain_ids", "admin_addresses", "cors_origins", mode="before")
     @classmethod
@@ -123,7 +128,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.jwt_signing_kid not in self.jwt_keys:
-            raise ValueError(f"CLASH_JWT_SIGNING_KID={self.jwt_signing_kid} is not in CLASH_JWT_KEYS")
+            raise ValueError(
+                f"CLASH_JWT_SIGNING_KID={self.jwt_signing_kid} is not in CLASH_JWT_KEYS"
+            )
+        if self.worker_backoff_max_seconds < self.worker_backoff_base_seconds:
+            raise ValueError("CLASH_WORKER_BACKOFF_MAX_SECONDS must be >= the base")
         if self.refresh_absolute_ttl_seconds < self.refresh_idle_ttl_seconds:
             raise ValueError("CLASH_REFRESH_ABSOLUTE_TTL_SECONDS must be >= the idle TTL")
         if not self.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):

@@ -15,12 +15,23 @@ from typing import Any
 
 import structlog
 
-SENSITIVE_PARTS = ("token", "signature", "secret", "authorization", "password", "pepper",
-                   "cookie", "message", "typed_data")
+SENSITIVE_PARTS = (
+    "token",
+    "signature",
+    "secret",
+    "authorization",
+    "password",
+    "pepper",
+    "cookie",
+    "message",
+    "typed_data",
+)
 SAFE_FIELDS = frozenset({"event", "level", "timestamp", "logger", "request_id"})
 
 
-def redact_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def redact_secrets(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """Replace every credential-like field with a marker."""
     for key in list(event_dict):
         lowered = key.lower()
@@ -46,9 +57,13 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer,
-        ])
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                renderer,
+            ],
+        )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -15,9 +15,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from adapters.bootstrap import Container
+from adapters.heartbeats import MonitoredWorker
 from api.errors import install_problem_handlers
 from api.middleware import RequestContextMiddleware
 from api.routes import admin, auth, health, internal, me
+from workers.catalog import build_workers
 
 DESCRIPTION = """Clash of Clones backend.
 
@@ -38,8 +40,16 @@ class Background(Protocol):
         """Stop and wait (bounded) for a clean finish."""
 
 
-def create_app(container: Container, background: Sequence[Background] = ()) -> FastAPI:
-    """Build the HTTP application around ``container``."""
+def create_app(
+    container: Container,
+    background: Sequence[Background] = (),
+    monitored: Sequence[MonitoredWorker] | None = None,
+) -> FastAPI:
+    """Build the HTTP application around ``container``.
+
+    ``monitored`` are the workers ``/health/workers`` reports on (default: every worker of
+    the catalog, wherever it runs: heartbeats live in the database).
+    """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -51,9 +61,11 @@ def create_app(container: Container, background: Sequence[Background] = ()) -> F
             for item in reversed(background):
                 item.stop()
 
-    app = FastAPI(title="Clash of Clones API", version="1.0.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+    app = FastAPI(
+        title="Clash of Clones API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan
+    )
     app.state.container = container
+    app.state.monitored_workers = list(build_workers(container) if monitored is None else monitored)
     install_problem_handlers(app)
     for router in (health.router, auth.router, me.router, admin.router, internal.router):
         app.include_router(router)

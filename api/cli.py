@@ -57,7 +57,9 @@ def container(settings: Settings | None = None, *, migrations: bool = True) -> I
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to bind (default CLASH_HOST).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind (default CLASH_HOST).")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default CLASH_PORT).")] = None,
     workers: Annotated[bool, typer.Option(help="Run the workers in this process too.")] = True,
 ) -> None:
@@ -71,12 +73,19 @@ def serve(
     configure_logging(settings.log_level, json=settings.log_json)
     with container(settings) as built:
         background = in_process_workers(built) if workers and settings.run_workers else []
-        uvicorn.run(create_app(built, background), host=host or settings.host,
-                    port=port or settings.port, log_config=None, proxy_headers=True)
+        uvicorn.run(
+            create_app(built, background),
+            host=host or settings.host,
+            port=port or settings.port,
+            log_config=None,
+            proxy_headers=True,
+        )
 
 
 @app.command("worker")
-def run_worker(name: Annotated[str, typer.Argument(help="Worker name, see `clash workers`.")]) -> None:
+def run_worker(
+    name: Annotated[str, typer.Argument(help="Worker name, see `clash workers`.")],
+) -> None:
     """Run one worker alone until SIGTERM or Ctrl-C."""
     from workers.catalog import UnknownWorker, run_alone
 
@@ -123,8 +132,10 @@ def create_service_token(
             errors.print(f"[red]Refused:[/] {exc.reason} {exc.detail}")
             raise typer.Exit(1) from None
     console.print(created.secret, soft_wrap=True)
-    errors.print(f"Service token {name!r} created with scopes {', '.join(created.record.scopes)}. "
-                 "Store it now: it cannot be shown again.")
+    errors.print(
+        f"Service token {name!r} created with scopes {', '.join(created.record.scopes)}. "
+        "Store it now: it cannot be shown again."
+    )
 
 
 @service_token_app.command("revoke")
@@ -146,8 +157,12 @@ def list_service_tokens() -> None:
         records = built.identity.service_tokens()
     table = Table("name", "scopes", "status", "created")
     for record in records:
-        table.add_row(record.name, " ".join(record.scopes), record.status,
-                      record.created_at.isoformat(timespec="seconds"))
+        table.add_row(
+            record.name,
+            " ".join(record.scopes),
+            record.status,
+            record.created_at.isoformat(timespec="seconds"),
+        )
     console.print(table)
 
 

@@ -94,8 +94,14 @@ def problem_type(category: str, reason: str) -> str:
 
 
 def problem_response(
-    request: Request, *, status: int, type_: str, title: str, detail: str = "",
-    headers: dict[str, str] | None = None, **extra: Any,
+    request: Request,
+    *,
+    status: int,
+    type_: str,
+    title: str,
+    detail: str = "",
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     """Build one problem+json response."""
     body: dict[str, Any] = {"type": type_, "title": title, "status": status}
@@ -109,33 +115,52 @@ def problem_response(
 
 def _known_error(request: Request, exc: Exception) -> JSONResponse:
     kind = next(k for cls, k in PROBLEMS.items() if isinstance(exc, cls))
-    reason = getattr(exc, "reason", None) or {RateLimited: "exceeded",
-                                              PayloadTooLarge: "too-large",
-                                              ConcurrentModification: "retry",
-                                              DatabaseUnavailable: "database"}.get(type(exc), "error")
+    reason = getattr(exc, "reason", None) or {
+        RateLimited: "exceeded",
+        PayloadTooLarge: "too-large",
+        ConcurrentModification: "retry",
+        DatabaseUnavailable: "database",
+    }.get(type(exc), "error")
     status = STATUS_OVERRIDES.get((kind.category, reason), kind.status)
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    detail = getattr(exc, "detail", "") if isinstance(exc, IdentityError | AuthenticationRequired
-                                                      | Forbidden) else ""
+    detail = (
+        getattr(exc, "detail", "")
+        if isinstance(exc, IdentityError | AuthenticationRequired | Forbidden)
+        else ""
+    )
     if status >= 500:
         log.warning("dependency_unavailable", error=type(exc).__name__)
-    return problem_response(request, status=status, type_=problem_type(kind.category, reason),
-                            title=kind.title, detail=detail, headers=headers or None)
+    return problem_response(
+        request,
+        status=status,
+        type_=problem_type(kind.category, reason),
+        title=kind.title,
+        detail=detail,
+        headers=headers or None,
+    )
 
 
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
     fields = [
-        {"location": [str(part) for part in error.get("loc", ())], "message": error.get("msg", ""),
-         "code": error.get("type", "")}
+        {
+            "location": [str(part) for part in error.get("loc", ())],
+            "message": error.get("msg", ""),
+            "code": error.get("type", ""),
+        }
         for error in errors
     ]
-    return problem_response(request, status=422, type_=problem_type("request", "validation_error"),
-                            title="Request validation failed", errors=fields)
+    return problem_response(
+        request,
+        status=422,
+        type_=problem_type("request", "validation_error"),
+        title="Request validation failed",
+        errors=fields,
+    )
 
 
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -143,14 +168,20 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
     reason = {404: "not_found", 405: "method_not_allowed"}.get(status, f"http_{status}")
     title = exc.detail if isinstance(exc, StarletteHTTPException) else "Error"
     headers = getattr(exc, "headers", None)
-    return problem_response(request, status=status, type_=problem_type("request", reason),
-                            title=str(title), headers=headers)
+    return problem_response(
+        request,
+        status=status,
+        type_=problem_type("request", reason),
+        title=str(title),
+        headers=headers,
+    )
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled_error", error=type(exc).__name__, path=request.url.path, exc_info=exc)
-    return problem_response(request, status=500, type_=problem_type("service", "internal_error"),
-                            title="Internal error")
+    return problem_response(
+        request, status=500, type_=problem_type("service", "internal_error"), title="Internal error"
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -162,4 +193,4 @@ def install_problem_handlers(app: FastAPI) -> None:
     handlers[StarletteHTTPException] = _http_error
     handlers[Exception] = _unexpected
     for cls, handler in handlers.items():
-        app.add_exception_handler(cls, handler)  # type: ignore[arg-type]
+        app.add_exception_handler(cls, handler)

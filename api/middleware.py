@@ -53,8 +53,13 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, _capped(receive, self.max_body_bytes), send_with_id)
         finally:
-            log.info("request", method=scope["method"], path=scope["path"], status=status["code"],
-                     duration_ms=round((time.perf_counter() - started) * 1000, 2))
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status["code"],
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
             structlog.contextvars.unbind_contextvars("request_id")
 
 
@@ -97,7 +102,14 @@ async def _too_large(scope: Scope, send: Send, request_id: str) -> None:
         "instance": scope["path"],
         "requestId": request_id,
     }
-    await send({"type": "http.response.start", "status": 413, "headers": [
-        (b"content-type", b"application/problem+json"), (REQUEST_ID_HEADER, request_id.encode()),
-    ]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (REQUEST_ID_HEADER, request_id.encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": json.dumps(body).encode()})

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, Snapshot
 
 from domain.clock import Clock
 
@@ -61,7 +61,7 @@ class ClashAggregate(Aggregate):
     class Created(Event, Aggregate.Created):
         pass
 
-    class Snapshot(Aggregate.Snapshot):
+    class Snapshot(Snapshot):
         @staticmethod
         def create_timestamp() -> datetime:
             return current_instant()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -26,7 +26,7 @@ from eventsourcing.utils import Environment
 from domain.aggregates import clock_in_use
 from domain.clock import Clock
 
-FactoryBuilder = Callable[[Environment], InfrastructureFactory]  # type: ignore[type-arg]
+FactoryBuilder = Callable[[Environment], InfrastructureFactory[Any]]
 T = TypeVar("T")
 
 
@@ -49,7 +49,7 @@ class ClashApplication(Application[UUID]):
         self._factory_builder = factory_builder
         super().__init__(env={f"{self.name.upper()}_PERSISTENCE_MODULE": "eventsourcing.popo"})
 
-    def construct_factory(self, env: Environment) -> InfrastructureFactory:  # type: ignore[type-arg]
+    def construct_factory(self, env: Environment) -> InfrastructureFactory[Any]:
         if self._factory_builder is None:
             return super().construct_factory(env)
         return self._factory_builder(env)

@@ -56,7 +56,9 @@ class SimulatedClock:
         _require_aware(instant)
         with self._lock:
             if instant < self._now:
-                raise ClockError(f"simulated time never runs backwards: now={self._now} to={instant}")
+                raise ClockError(
+                    f"simulated time never runs backwards: now={self._now} to={instant}"
+                )
             self._now = instant
 
 

@@ -19,7 +19,9 @@ import pytest
 from adapters.database import Database, open_database
 from adapters.migrations import migrate
 
-POSTGRES_URL = os.environ.get("CLASH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "CLASH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 REQUIRE_POSTGRES = os.environ.get("CLASH_TEST_REQUIRE_POSTGRES") == "1"
 BACKENDS = ("sqlite", "postgres")
 

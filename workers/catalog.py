@@ -39,7 +39,9 @@ def build_workers(container: Container, names: list[str] | None = None) -> list[
     chosen = worker_names() if names is None else names
     unknown = [n for n in chosen if n not in FACTORIES]
     if unknown:
-        raise UnknownWorker(f"unknown worker: names={','.join(unknown)} known={','.join(FACTORIES)}")
+        raise UnknownWorker(
+            f"unknown worker: names={','.join(unknown)} known={','.join(FACTORIES)}"
+        )
     return [FACTORIES[name](container) for name in chosen]
 
 
@@ -61,8 +63,10 @@ class BackgroundWorkers:
     def start(self) -> None:
         """Start the workers' loops."""
         self._thread = threading.Thread(
-            target=self.runtime.run_forever, args=(self.workers, self._stop),
-            name="clash-workers", daemon=True,
+            target=self.runtime.run_forever,
+            args=(self.workers, self._stop),
+            name="clash-workers",
+            daemon=True,
         )
         self._thread.start()
         log.info("workers_started", workers=[w.name for w in self.workers])

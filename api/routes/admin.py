@@ -12,9 +12,14 @@ from api.schemas.identity import (
     UserPublic,
 )
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"],
-                   responses={401: {"description": "Not signed in."},
-                              403: {"description": "Not an administrator."}})
+router = APIRouter(
+    prefix="/v1/admin",
+    tags=["admin"],
+    responses={
+        401: {"description": "Not signed in."},
+        403: {"description": "Not an administrator."},
+    },
+)
 
 
 @router.get("/service-tokens")
@@ -29,8 +34,9 @@ def create_service_token(
 ) -> ServiceTokenCreated:
     """Create a scoped service token; its secret is in this response only."""
     created = container.identity.create_service_token(body.name, body.scopes)
-    return ServiceTokenCreated(token=created.secret,
-                               service_token=ServiceTokenPublic.of(created.record))
+    return ServiceTokenCreated(
+        token=created.secret, service_token=ServiceTokenPublic.of(created.record)
+    )
 
 
 @router.delete("/service-tokens/{name}", status_code=status.HTTP_204_NO_CONTENT)

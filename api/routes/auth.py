@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
 
@@ -21,17 +21,25 @@ from domain.identity.sign_in import read_sign_in_message
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 ClientIp = Annotated[str, Depends(client_ip)]
-UNAUTHORIZED = {401: {"description": "Rejected; the problem `type` names the reason."},
-                429: {"description": "Rate limited; see `Retry-After`."}}
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Rejected; the problem `type` names the reason."},
+    429: {"description": "Rate limited; see `Retry-After`."},
+}
 
 
 @router.post("/siwe/challenge", responses=UNAUTHORIZED)
-def create_challenge(body: ChallengeCreate, container: ContainerDep, ip: ClientIp) -> ChallengePublic:
+def create_challenge(
+    body: ChallengeCreate, container: ContainerDep, ip: ClientIp
+) -> ChallengePublic:
     """Issue an EIP-4361 message with a fresh single-use nonce (expires in 10 minutes)."""
     container.auth_rate_limiter.hit(ip=ip, address=body.address)
     challenge = container.identity.challenge(body.address, body.chain_id)
-    return ChallengePublic(message=challenge.message, nonce=challenge.nonce,
-                           issued_at=challenge.issued_at, expires_at=challenge.expires_at)
+    return ChallengePublic(
+        message=challenge.message,
+        nonce=challenge.nonce,
+        issued_at=challenge.issued_at,
+        expires_at=challenge.expires_at,
+    )
 
 
 @router.post("/siwe/verify", responses=UNAUTHORIZED)

@@ -1,5 +1,8 @@
 """Liveness and readiness (``/health``, ``/health/ready``).
 
+``/health/workers`` reports every worker's heartbeat and open dead letters, and answers 503
+when a critical worker is stale or has never beaten.
+
 Readiness says only whether this instance can serve: the database answers and every
 migration is applied. Market sources, workers and audits have their own routes, so an
 exchange outage never takes the API out of a load balancer.
@@ -7,10 +10,13 @@ exchange outage never takes the API out of a load balancer.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from adapters.database import DatabaseError
+from adapters.heartbeats import worker_health
 from adapters.migrations import pending
 from api.deps import ContainerDep
 from api.schemas.base import ApiModel
@@ -48,6 +54,57 @@ def readiness(container: ContainerDep) -> JSONResponse:
     except DatabaseError as exc:
         waiting, database = [], f"unavailable: {type(exc).__name__}"
     ready = database == "ok" and not waiting
-    body = ReadinessPublic(status="ready" if ready else "not_ready", database=database,
-                           pending_migrations=waiting)
+    body = ReadinessPublic(
+        status="ready" if ready else "not_ready", database=database, pending_migrations=waiting
+    )
     return JSONResponse(body.model_dump(by_alias=True), status_code=200 if ready else 503)
+
+
+class WorkerHealthPublic(ApiModel):
+    """One worker's last heartbeat and backlog of failures."""
+
+    name: str
+    critical: bool
+    state: str | None
+    holder: str | None
+    last_beat_at: datetime | None
+    stale: bool
+    open_dead_letters: int
+
+
+class WorkersHealthPublic(ApiModel):
+    """Every worker's health; ``ok`` is false when a critical worker is stale or missing."""
+
+    ok: bool
+    checked_at: datetime
+    workers: list[WorkerHealthPublic]
+
+
+@router.get("/health/workers", responses={503: {"model": WorkersHealthPublic}})
+def workers_health(request: Request, container: ContainerDep) -> JSONResponse:
+    """Report heartbeats and dead letters; 503 when a critical worker is down."""
+    report = worker_health(
+        container.database,
+        container.service_clock.now(),
+        request.app.state.monitored_workers,
+        timedelta(seconds=container.settings.worker_stale_after_seconds),
+    )
+    body = WorkersHealthPublic(
+        ok=report.ok,
+        checked_at=report.checked_at,
+        workers=[
+            WorkerHealthPublic(
+                name=w.name,
+                critical=w.critical,
+                state=w.state,
+                holder=w.holder,
+                last_beat_at=w.last_beat_at,
+                stale=w.stale,
+                open_dead_letters=w.open_dead_letters,
+            )
+            for w in report.workers
+        ],
+    )
+    return JSONResponse(
+        body.model_dump(mode="json", by_alias=True), status_code=200 if report.ok else 503
+    )

@@ -10,9 +10,14 @@ from api.deps import ContainerDep, ServiceCaller
 from api.schemas.identity import WalletOwnerPublic
 from domain.identity.model import ServiceTokenRecord
 
-router = APIRouter(prefix="/v1/internal", tags=["internal"],
-                   responses={401: {"description": "No valid service token."},
-                              403: {"description": "The token lacks the scope."}})
+router = APIRouter(
+    prefix="/v1/internal",
+    tags=["internal"],
+    responses={
+        401: {"description": "No valid service token."},
+        403: {"description": "The token lacks the scope."},
+    },
+)
 IdentityReader = Annotated[ServiceTokenRecord, Depends(ServiceCaller("identity:read"))]
 
 

@@ -74,8 +74,10 @@ class UserPublic(ApiModel):
         """Build from the domain type."""
         return cls(
             id=user.id,
-            wallets=[WalletPublic(address=w.address, chain_id=w.chain_id, kind=w.kind)
-                     for w in user.wallets],
+            wallets=[
+                WalletPublic(address=w.address, chain_id=w.chain_id, kind=w.kind)
+                for w in user.wallets
+            ],
             roles=list(user.roles),
             created_at=user.created_at,
         )
@@ -93,16 +95,19 @@ class SessionPublic(ApiModel):
     @classmethod
     def of(cls, session: IssuedSession) -> SessionPublic:
         """Build from the domain type."""
-        return cls(access_token=session.access_token, refresh_token=session.refresh_token,
-                   expires_in=session.expires_in, user=UserPublic.of(session.user))
+        return cls(
+            access_token=session.access_token,
+            refresh_token=session.refresh_token,
+            expires_in=session.expires_in,
+            user=UserPublic.of(session.user),
+        )
 
 
 class ServiceTokenCreate(ApiModel):
     """Create a scoped machine-to-machine token."""
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")
-    scopes: list[str] = Field(min_length=1, max_length=32,
-                              examples=[["identity:read"]])
+    scopes: list[str] = Field(min_length=1, max_length=32, examples=[["identity:read"]])
 
 
 class ServiceTokenPublic(ApiModel):
@@ -117,8 +122,13 @@ class ServiceTokenPublic(ApiModel):
     @classmethod
     def of(cls, record: ServiceTokenRecord) -> ServiceTokenPublic:
         """Build from the domain type."""
-        return cls(id=record.id, name=record.name, scopes=list(record.scopes),
-                   status=record.status, created_at=record.created_at)
+        return cls(
+            id=record.id,
+            name=record.name,
+            scopes=list(record.scopes),
+            status=record.status,
+            created_at=record.created_at,
+        )
 
 
 class ServiceTokenCreated(ApiModel):

@@ -101,8 +101,9 @@ class IdentityStore(ABC):
         """Lock the presented token and its family for one refresh decision."""
 
     @abstractmethod
-    def revoke_family_of(self, *, token_hash: str | None, family_id: str | None,
-                         reason: str, now: datetime) -> bool:
+    def revoke_family_of(
+        self, *, token_hash: str | None, family_id: str | None, reason: str, now: datetime
+    ) -> bool:
         """Revoke the family a token or id names; return whether one was found."""
 
     @abstractmethod

@@ -82,7 +82,9 @@ def successor_expiry(*, now: datetime, idle: timedelta, family_expires_at: datet
 
 def token_hash(pepper: str, token: str) -> str:
     """Return the stored form of a secret token: hex HMAC-SHA256 under the pepper."""
-    return hmac.new(pepper.encode(), token.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+    return hmac.new(
+        pepper.encode(), token.encode("utf-8", "surrogatepass"), hashlib.sha256
+    ).hexdigest()
 
 
 def derive_successor(pepper: str, salt: str, parent: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from eth_utils import is_hex_address, to_checksum_address
+from eth_utils.address import is_hex_address, to_checksum_address
 
 from domain.clock import Clock
 from domain.identity.access_tokens import AccessKey, decode_access_token, issue_access_token
@@ -210,7 +210,9 @@ class IdentityService:
             family_id=family.id,
             issued_at=now,
             expires_at=successor_expiry(
-                now=now, idle=self.policy.refresh_idle_ttl, family_expires_at=family.absolute_expires_at
+                now=now,
+                idle=self.policy.refresh_idle_ttl,
+                family_expires_at=family.absolute_expires_at,
             ),
         )
         user_id = self.store.complete_sign_in(
@@ -244,20 +246,32 @@ class IdentityService:
         return self._session(user_id, family_id, successor, now)
 
     def _apply(
-        self, outcome: RefreshOutcome, unit: RefreshUnit, presented: str, presented_hash: str,
+        self,
+        outcome: RefreshOutcome,
+        unit: RefreshUnit,
+        presented: str,
+        presented_hash: str,
         now: datetime,
     ) -> str | None:
         if outcome is RefreshOutcome.ROTATE and unit.family is not None:
             salt = self.entropy.hex(16)
             successor = derive_successor(self.policy.pepper, salt, presented)
             expires = successor_expiry(
-                now=now, idle=self.policy.refresh_idle_ttl,
+                now=now,
+                idle=self.policy.refresh_idle_ttl,
                 family_expires_at=unit.family.absolute_expires_at,
             )
-            unit.rotate(salt=salt, now=now, successor=NewRefreshToken(
-                token_hash(self.policy.pepper, successor), unit.family_id, now, expires,
-                parent_hash=presented_hash,
-            ))
+            unit.rotate(
+                salt=salt,
+                now=now,
+                successor=NewRefreshToken(
+                    token_hash(self.policy.pepper, successor),
+                    unit.family_id,
+                    now,
+                    expires,
+                    parent_hash=presented_hash,
+                ),
+            )
             return successor
         if outcome is RefreshOutcome.REPLAY_SUCCESSOR and unit.successor_salt is not None:
             return derive_successor(self.policy.pepper, unit.successor_salt, presented)
@@ -325,8 +339,11 @@ class IdentityService:
         """Create a scoped service token; its secret is returned once and stored as a hash."""
         secret = SERVICE_TOKEN_PREFIX + self.entropy.token(32)
         record = ServiceTokenRecord(
-            id=self._new_id(), name=name, scopes=tuple(sorted(set(scopes))),
-            created_at=self.clock.now(), status="active",
+            id=self._new_id(),
+            name=name,
+            scopes=tuple(sorted(set(scopes))),
+            created_at=self.clock.now(),
+            status="active",
         )
         self.store.add_service_token(record, token_hash(self.policy.pepper, secret))
         return CreatedServiceToken(record, secret)

@@ -14,11 +14,10 @@ the store's to judge, see ``IdentityService``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-import warnings
 
 from eth_account.messages import defunct_hash_message
 
@@ -58,7 +57,7 @@ def sign_in_message(
     statement: str,
 ) -> str:
     """Return the EIP-4361 text a wallet is asked to sign."""
-    return SiweMessage(
+    siwe_message = SiweMessage(
         domain=domain,
         address=address,
         statement=statement,
@@ -68,7 +67,8 @@ def sign_in_message(
         nonce=nonce,
         issued_at=_rfc3339(issued_at),
         expiration_time=_rfc3339(expires_at),
-    ).prepare_message()
+    )
+    return str(siwe_message.prepare_message())
 
 
 def read_sign_in_message(message: str) -> SignInMessage:

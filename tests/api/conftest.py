@@ -25,7 +25,7 @@ def api_settings(database_url: str, **overrides: Any) -> Settings:
     """Settings for a test app on ``database_url`` (admin = the kit's admin wallet)."""
     values: dict[str, Any] = {
         "env": "development",
-        "database_url": database_url.split("?")[0],
+        "database_url": database_url.split("?", maxsplit=1)[0],
         "postgres_schema": schema_of(database_url),
         "admin_addresses": [ADMIN.address],
         "db_pool_size": 2,
@@ -45,9 +45,7 @@ def clock() -> SimulatedClock:
 
 
 @pytest.fixture
-def make_client(
-    database_url: str, clock: SimulatedClock
-) -> Iterator[Callable[..., TestClient]]:
+def make_client(database_url: str, clock: SimulatedClock) -> Iterator[Callable[..., TestClient]]:
     """Build test clients with settings overrides; all are closed at the end."""
     built: list[Container] = []
 

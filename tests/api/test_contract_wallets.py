@@ -70,26 +70,32 @@ def _message(client: TestClient) -> str:
 def test_contract_wallet_signature_accepted_by_contract_signs_in(contract_client) -> None:
     client = contract_client(fake_node(), eip1271_rpc_url="http://rpc.test")
     message = _message(client)
-    response = client.post("/v1/auth/siwe/verify",
-                           json={"message": message, "signature": signed(message, OWNER)})
+    response = client.post(
+        "/v1/auth/siwe/verify", json={"message": message, "signature": signed(message, OWNER)}
+    )
     assert response.status_code == 200, response.text
-    assert response.json()["user"]["wallets"][0] == {"address": CONTRACT, "chainId": 1,
-                                                     "kind": "contract"}
+    assert response.json()["user"]["wallets"][0] == {
+        "address": CONTRACT,
+        "chainId": 1,
+        "kind": "contract",
+    }
 
 
 def test_contract_wallet_signature_refused_by_contract_is_bad_signature(contract_client) -> None:
     client = contract_client(fake_node(), eip1271_rpc_url="http://rpc.test")
     message = _message(client)
-    response = client.post("/v1/auth/siwe/verify",
-                           json={"message": message, "signature": signed(message, STRANGER)})
+    response = client.post(
+        "/v1/auth/siwe/verify", json={"message": message, "signature": signed(message, STRANGER)}
+    )
     assert_problem(response, 401, "sign-in:bad-signature")
 
 
 def test_contract_wallet_with_failing_node_is_refused(contract_client) -> None:
     client = contract_client(fake_node(broken=True), eip1271_rpc_url="http://rpc.test")
     message = _message(client)
-    response = client.post("/v1/auth/siwe/verify",
-                           json={"message": message, "signature": signed(message, OWNER)})
+    response = client.post(
+        "/v1/auth/siwe/verify", json={"message": message, "signature": signed(message, OWNER)}
+    )
     assert_problem(response, 401, "sign-in:bad-signature")
 
 
@@ -97,8 +103,8 @@ def test_contract_wallet_without_rpc_is_refused_clearly(contract_client) -> None
     client = contract_client(None)
     message = _message(client)
     long_signature = "0x" + "ab" * 130  # a multisig-style signature, not 65 bytes
-    response = client.post("/v1/auth/siwe/verify",
-                           json={"message": message, "signature": long_signature})
+    response = client.post(
+        "/v1/auth/siwe/verify", json={"message": message, "signature": long_signature}
+    )
     body = assert_problem(response, 401, "sign-in:contract-wallet-unsupported")
     assert "CLASH_EIP1271_RPC_URL" in body["detail"]
-

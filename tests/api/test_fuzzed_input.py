@@ -8,8 +8,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-PROPERTY = settings(max_examples=60, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 texts = st.text(max_size=1500)
 blobs = st.binary(max_size=2048)
 
@@ -25,15 +26,18 @@ def _assert_client_problem(response) -> None:
 def test_verify_with_arbitrary_strings_is_a_client_problem(
     client: TestClient, message: str, signature: str
 ) -> None:
-    response = client.post("/v1/auth/siwe/verify", json={"message": message, "signature": signature})
+    response = client.post(
+        "/v1/auth/siwe/verify", json={"message": message, "signature": signature}
+    )
     _assert_client_problem(response)
 
 
 @PROPERTY
 @given(body=blobs)
 def test_verify_with_arbitrary_bytes_is_a_client_problem(client: TestClient, body: bytes) -> None:
-    response = client.post("/v1/auth/siwe/verify", content=body,
-                           headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/v1/auth/siwe/verify", content=body, headers={"Content-Type": "application/json"}
+    )
     _assert_client_problem(response)
 
 
@@ -54,7 +58,9 @@ def test_refresh_with_arbitrary_token_is_a_client_problem(client: TestClient, to
 def test_challenge_with_arbitrary_input_never_fails_the_server(
     client: TestClient, address: str, chain_id: int
 ) -> None:
-    response = client.post("/v1/auth/siwe/challenge", json={"address": address, "chainId": chain_id})
+    response = client.post(
+        "/v1/auth/siwe/challenge", json={"address": address, "chainId": chain_id}
+    )
     assert response.status_code < 500
     if response.status_code != 200:
         _assert_client_problem(response)

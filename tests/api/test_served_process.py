@@ -45,8 +45,11 @@ class Served:
         self.log = cwd / "serve.log"
         with self.log.open("w") as output:
             self.process = subprocess.Popen(
-                [CLASH, "serve", "--port", str(self.port)], cwd=cwd,
-                env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT,
+                [CLASH, "serve", "--port", str(self.port)],
+                cwd=cwd,
+                env={**os.environ, **env},
+                stdout=output,
+                stderr=subprocess.STDOUT,
             )
         self._wait_ready()
 
@@ -91,10 +94,13 @@ def serve(tmp_path: Path) -> Iterator[type[Served]]:
 
 def _sign_in(client: httpx.Client, name: str) -> str:
     wallet = a_wallet(name)
-    challenge = client.post("/v1/auth/siwe/challenge", json={"address": wallet.address, "chainId": 1})
+    challenge = client.post(
+        "/v1/auth/siwe/challenge", json={"address": wallet.address, "chainId": 1}
+    )
     message = challenge.json()["message"]
-    session = client.post("/v1/auth/siwe/verify",
-                          json={"message": message, "signature": signed(message, wallet)})
+    session = client.post(
+        "/v1/auth/siwe/verify", json={"message": message, "signature": signed(message, wallet)}
+    )
     assert session.status_code == 200, session.text
     token: str = session.json()["accessToken"]
     return token
@@ -129,9 +135,14 @@ def _connections(application_name: str) -> int:
 def test_serve_on_postgres_stays_within_40_connections(serve, postgres_schema: str) -> None:
     # Arrange
     name = f"clash-test-{uuid.uuid4().hex[:8]}"
-    served = serve({"CLASH_DATABASE_URL": POSTGRES_URL, "CLASH_POSTGRES_SCHEMA": postgres_schema,
-                    "CLASH_DB_APPLICATION_NAME": name,
-                    "CLASH_AUTH_RATE_LIMIT_PER_IP": "100000/minute"})
+    served = serve(
+        {
+            "CLASH_DATABASE_URL": POSTGRES_URL,
+            "CLASH_POSTGRES_SCHEMA": postgres_schema,
+            "CLASH_DB_APPLICATION_NAME": name,
+            "CLASH_AUTH_RATE_LIMIT_PER_IP": "100000/minute",
+        }
+    )
     peak, stop = [0], threading.Event()
 
     def sample() -> None:
@@ -142,8 +153,9 @@ def test_serve_on_postgres_stays_within_40_connections(serve, postgres_schema: s
     sampler = threading.Thread(target=sample)
     sampler.start()
     # Act: 48 concurrent clients sign in and read /v1/me.
-    with httpx.Client(base_url=served.url, timeout=60,
-                      limits=httpx.Limits(max_connections=64)) as client:
+    with httpx.Client(
+        base_url=served.url, timeout=60, limits=httpx.Limits(max_connections=64)
+    ) as client:
 
         def one(i: int) -> int:
             token = _sign_in(client, f"load-{i}")

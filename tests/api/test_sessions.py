@@ -31,8 +31,12 @@ def _forged(claims: dict, *, key: str = DEV_JWT_SECRET, headers: dict | None = N
 
 def test_access_token_with_alg_none_is_refused(client: TestClient) -> None:
     claims = _claims(sign_in(client, ALICE)["accessToken"])
-    token = b64url_json({"alg": "none", "kid": "dev", "typ": "at+jwt"}) + "." + \
-        b64url_json(claims) + "."
+    token = (
+        b64url_json({"alg": "none", "kid": "dev", "typ": "at+jwt"})
+        + "."
+        + b64url_json(claims)
+        + "."
+    )
     assert_problem(client.get("/v1/me", headers=bearer(token)), 401, "token:algorithm-not-allowed")
 
 
@@ -89,7 +93,9 @@ def test_refresh_rotates_and_new_tokens_work(client: TestClient) -> None:
     assert _refresh(client, body["refreshToken"]).status_code == 200
 
 
-def test_reuse_of_rotated_token_revokes_whole_family(client: TestClient, clock: SimulatedClock) -> None:
+def test_reuse_of_rotated_token_revokes_whole_family(
+    client: TestClient, clock: SimulatedClock
+) -> None:
     # Arrange
     first = sign_in(client, ALICE)["refreshToken"]
     second = _refresh(client, first).json()["refreshToken"]

@@ -29,9 +29,14 @@ def _verify(client: TestClient, message: str, signature: str):
 def _forged(client: TestClient, clock: SimulatedClock, **fields) -> str:
     """A message with a real nonce issued to Alice but some other field changed."""
     nonce = _challenge(client)["nonce"]
-    defaults = {"wallet": ALICE, "domain": "localhost:8000", "uri": "http://localhost:8000/login",
-                "nonce": nonce, "issued_at": clock.now(),
-                "expires_at": clock.now() + timedelta(minutes=10)}
+    defaults = {
+        "wallet": ALICE,
+        "domain": "localhost:8000",
+        "uri": "http://localhost:8000/login",
+        "nonce": nonce,
+        "issued_at": clock.now(),
+        "expires_at": clock.now() + timedelta(minutes=10),
+    }
     return a_sign_in_message(**{**defaults, **fields})
 
 
@@ -43,7 +48,8 @@ def test_sign_in_first_time_creates_user_and_reaches_me(client: TestClient) -> N
     assert me.status_code == 200
     assert me.json()["wallets"] == [{"address": ALICE.address, "chainId": 1, "kind": "eoa"}]
     assert me.json()["roles"] == ["user"]
-    assert session["tokenType"] == "Bearer" and session["expiresIn"] == 900
+    assert session["tokenType"] == "Bearer"
+    assert session["expiresIn"] == 900
 
 
 def test_sign_in_again_with_same_wallet_keeps_user(client: TestClient) -> None:
@@ -64,7 +70,9 @@ def _challenge_for(client: TestClient, address: str) -> dict:
 
 
 def test_challenge_for_disallowed_chain_is_refused(client: TestClient) -> None:
-    response = client.post("/v1/auth/siwe/challenge", json={"address": ALICE.address, "chainId": 137})
+    response = client.post(
+        "/v1/auth/siwe/challenge", json={"address": ALICE.address, "chainId": 137}
+    )
     assert_problem(response, 400, "sign-in:chain-not-allowed")
 
 
@@ -79,9 +87,16 @@ def test_verify_twice_with_one_nonce_is_nonce_used(client: TestClient) -> None:
     assert_problem(_verify(client, message, signed(message, ALICE)), 401, "sign-in:nonce-used")
 
 
-def test_verify_with_unissued_nonce_is_nonce_unknown(client: TestClient, clock: SimulatedClock) -> None:
-    message = a_sign_in_message(wallet=ALICE, domain="localhost:8000", nonce="f" * 32,
-                                uri="http://localhost:8000/login", issued_at=clock.now())
+def test_verify_with_unissued_nonce_is_nonce_unknown(
+    client: TestClient, clock: SimulatedClock
+) -> None:
+    message = a_sign_in_message(
+        wallet=ALICE,
+        domain="localhost:8000",
+        nonce="f" * 32,
+        uri="http://localhost:8000/login",
+        issued_at=clock.now(),
+    )
     assert_problem(_verify(client, message, signed(message, ALICE)), 401, "sign-in:nonce-unknown")
 
 
@@ -113,26 +128,43 @@ def test_verify_wrong_uri_is_uri_mismatch(client: TestClient, clock: SimulatedCl
     assert_problem(_verify(client, message, signed(message, ALICE)), 401, "sign-in:uri-mismatch")
 
 
-def test_verify_disallowed_chain_is_chain_not_allowed(client: TestClient, clock: SimulatedClock) -> None:
+def test_verify_disallowed_chain_is_chain_not_allowed(
+    client: TestClient, clock: SimulatedClock
+) -> None:
     message = _forged(client, clock, chain_id=137)
-    assert_problem(_verify(client, message, signed(message, ALICE)), 401, "sign-in:chain-not-allowed")
+    assert_problem(
+        _verify(client, message, signed(message, ALICE)), 401, "sign-in:chain-not-allowed"
+    )
 
 
-def test_verify_expired_message_is_message_expired(client: TestClient, clock: SimulatedClock) -> None:
-    message = _forged(client, clock, expires_at=clock.now() - timedelta(seconds=1),
-                      issued_at=clock.now() - timedelta(minutes=1))
+def test_verify_expired_message_is_message_expired(
+    client: TestClient, clock: SimulatedClock
+) -> None:
+    message = _forged(
+        client,
+        clock,
+        expires_at=clock.now() - timedelta(seconds=1),
+        issued_at=clock.now() - timedelta(minutes=1),
+    )
     assert_problem(_verify(client, message, signed(message, ALICE)), 401, "sign-in:message-expired")
 
 
-def test_verify_future_issued_at_is_issued_in_future(client: TestClient, clock: SimulatedClock) -> None:
+def test_verify_future_issued_at_is_issued_in_future(
+    client: TestClient, clock: SimulatedClock
+) -> None:
     message = _forged(client, clock, issued_at=clock.now() + timedelta(minutes=5))
-    assert_problem(_verify(client, message, signed(message, ALICE)), 401, "sign-in:issued-in-future")
+    assert_problem(
+        _verify(client, message, signed(message, ALICE)), 401, "sign-in:issued-in-future"
+    )
 
 
-def test_verify_not_yet_valid_message_is_rejected(client: TestClient, clock: SimulatedClock) -> None:
+def test_verify_not_yet_valid_message_is_rejected(
+    client: TestClient, clock: SimulatedClock
+) -> None:
     message = _forged(client, clock, not_before=clock.now() + timedelta(minutes=2))
-    assert_problem(_verify(client, message, signed(message, ALICE)), 401,
-                   "sign-in:message-not-yet-valid")
+    assert_problem(
+        _verify(client, message, signed(message, ALICE)), 401, "sign-in:message-not-yet-valid"
+    )
 
 
 def test_verify_oversized_message_is_message_too_long(client: TestClient) -> None:
