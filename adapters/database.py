@@ -200,7 +200,10 @@ class SqliteDatabase(Database):
         except sqlite3.IntegrityError as exc:
             raise UniqueViolation(str(exc)) from exc
         except sqlite3.OperationalError as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
+            unavailable = any(m in str(exc) for m in ("locked", "unable to open", "disk I/O"))
+            raise (DatabaseUnavailable if unavailable else DatabaseError)(str(exc)) from exc
+        except sqlite3.Error as exc:
+            raise DatabaseError(str(exc)) from exc
 
     def event_datastore(self) -> SQLiteDatastore:
         """Return the datastore every event-sourced application in this process shares."""
@@ -313,6 +316,8 @@ class PostgresDatabase(Database):
             raise UniqueViolation(str(exc)) from exc
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailable(str(exc)) from exc
+        except (es_persistence.PersistenceError, psycopg.Error) as exc:
+            raise DatabaseError(str(exc)) from exc
 
     def event_datastore(self) -> PostgresDatastore:
         """Return the datastore (and pool) every application in this process shares."""

@@ -1,0 +1,75 @@
+"""Settings: read from CLASH_* variables, validated, unsafe production values refused."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from adapters.settings import Settings, load_settings
+
+SAFE_PRODUCTION = {
+    "CLASH_ENV": "production",
+    "CLASH_DEV_LOGIN_ENABLED": "false",
+    "CLASH_JWT_KEYS": '{"p1": {"alg": "HS256", "secret": "production-secret-production-secret-01"}}',
+    "CLASH_JWT_SIGNING_KID": "p1",
+    "CLASH_REFRESH_PEPPER": "production-pepper-production-pepper-01",
+}
+
+
+def test_defaults_run_on_embedded_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CLASH_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CLASH_ENV", raising=False)
+    settings = Settings()
+    assert settings.database_url == "sqlite:///./var/clash.db"
+    assert settings.dev_login_available is True
+
+
+def test_lists_accept_commas_or_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLASH_SIWE_CHAIN_IDS", "1, 8453")
+    monkeypatch.setenv("CLASH_CORS_ORIGINS", '["https://app.example"]')
+    settings = load_settings()
+    assert settings.siwe_chain_ids == [1, 8453]
+    assert settings.cors_origins == ["https://app.example"]
+
+
+def test_safe_production_settings_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in SAFE_PRODUCTION.items():
+        monkeypatch.setenv(key, value)
+    settings = load_settings()
+    assert settings.env == "production"
+    assert settings.dev_login_available is False
+
+
+def test_production_names_every_unsafe_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLASH_ENV", "production")
+    monkeypatch.setenv("CLASH_CORS_ORIGINS", "*")
+    with pytest.raises(ValidationError) as raised:
+        load_settings()
+    message = str(raised.value)
+    for name in ("CLASH_JWT_KEYS", "CLASH_REFRESH_PEPPER", "CLASH_DEV_LOGIN_ENABLED",
+                 "CLASH_CORS_ORIGINS"):
+        assert name in message
+
+
+def test_development_login_never_available_outside_development() -> None:
+    assert Settings(env="test").dev_login_available is False
+
+
+def test_signing_kid_must_be_a_configured_key() -> None:
+    with pytest.raises(ValidationError, match="CLASH_JWT_SIGNING_KID"):
+        Settings(jwt_signing_kid="missing")
+
+
+def test_short_hs256_secret_is_refused() -> None:
+    with pytest.raises(ValidationError, match="32 characters"):
+        Settings(jwt_keys={"k": {"alg": "HS256", "secret": "short"}}, jwt_signing_kid="k")
+
+
+def test_unknown_database_scheme_is_refused() -> None:
+    with pytest.raises(ValidationError, match="CLASH_DATABASE_URL"):
+        Settings(database_url="mysql://localhost/db")
+
+
+def test_schema_in_url_wins_over_setting() -> None:
+    settings = Settings(database_url="postgresql://u@h:5432/db?schema=clash", postgres_schema="x")
+    assert settings.effective_postgres_schema == "clash"
