@@ -22,6 +22,7 @@ class RateLimited(Exception):
         super().__init__(f"scope={scope} retry_after={retry_after}")
         self.scope = scope
         self.retry_after = retry_after
+        self.detail = f"too many requests per {scope}; retry after {retry_after} s"
 
 
 class AuthRateLimiter:

@@ -25,7 +25,6 @@ from adapters.rate_limits import RateLimited
 from domain.application import ConcurrentModification
 from domain.identity.errors import (
     ChallengeRefused,
-    IdentityError,
     RefreshRejected,
     ServiceTokenConflict,
     ServiceTokenRejected,
@@ -63,11 +62,13 @@ class PayloadTooLarge(Exception):
 
 @dataclass(frozen=True)
 class ProblemKind:
-    """How one error class is shown: status, type category, title."""
+    """How one error class is shown: status, type category, title, and the reason used when
+    the error carries none of its own."""
 
     status: int
     category: str
     title: str
+    default_reason: str = "error"
 
 
 PROBLEMS: dict[type[Exception], ProblemKind] = {
@@ -77,13 +78,13 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     RefreshRejected: ProblemKind(401, "refresh", "Refresh token rejected"),
     ServiceTokenRejected: ProblemKind(401, "service-token", "Service token rejected"),
     ServiceTokenConflict: ProblemKind(409, "service-token", "Service token conflict"),
-    UserNotFound: ProblemKind(404, "identity", "User not found"),
+    UserNotFound: ProblemKind(404, "identity", "Not found"),
     AuthenticationRequired: ProblemKind(401, "auth", "Authentication required"),
     Forbidden: ProblemKind(403, "auth", "Forbidden"),
-    RateLimited: ProblemKind(429, "rate-limit", "Too many requests"),
-    PayloadTooLarge: ProblemKind(413, "request", "Payload too large"),
-    ConcurrentModification: ProblemKind(409, "concurrency", "Concurrent modification"),
-    DatabaseUnavailable: ProblemKind(503, "service", "Service unavailable"),
+    RateLimited: ProblemKind(429, "rate-limit", "Too many requests", "exceeded"),
+    PayloadTooLarge: ProblemKind(413, "request", "Payload too large", "too-large"),
+    ConcurrentModification: ProblemKind(409, "concurrency", "Concurrent modification", "retry"),
+    DatabaseUnavailable: ProblemKind(503, "service", "Service unavailable", "database"),
 }
 STATUS_OVERRIDES = {("service-token", "scope_missing"): 403}
 
@@ -115,23 +116,13 @@ def problem_response(
 
 def _known_error(request: Request, exc: Exception) -> JSONResponse:
     kind = next(k for cls, k in PROBLEMS.items() if isinstance(exc, cls))
-    reason = getattr(exc, "reason", None) or {
-        RateLimited: "exceeded",
-        PayloadTooLarge: "too-large",
-        ConcurrentModification: "retry",
-        DatabaseUnavailable: "database",
-    }.get(type(exc), "error")
+    reason = getattr(exc, "reason", None) or kind.default_reason
     status = STATUS_OVERRIDES.get((kind.category, reason), kind.status)
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    detail = (
-        getattr(exc, "detail", "")
-        if isinstance(exc, IdentityError | AuthenticationRequired | Forbidden)
-        else ""
-    )
     if status >= 500:
         log.warning("dependency_unavailable", error=type(exc).__name__)
     return problem_response(
@@ -139,7 +130,7 @@ def _known_error(request: Request, exc: Exception) -> JSONResponse:
         status=status,
         type_=problem_type(kind.category, reason),
         title=kind.title,
-        detail=detail,
+        detail=str(getattr(exc, "detail", "") or ""),
         headers=headers or None,
     )
 

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
+from pydantic.config import JsonDict
 
 from api.schemas.base import ApiModel
 from domain.identity.model import IssuedSession, ServiceTokenRecord, User
 
 EXAMPLE_ADDRESS = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
+EXAMPLE_USER: JsonDict = {
+    "id": "6f1c2a4e-0b7d-4c1e-9a53-2f0e8b7d1c44",
+    "wallets": [{"address": EXAMPLE_ADDRESS, "chainId": 1, "kind": "eoa"}],
+    "roles": ["user"],
+    "createdAt": "2026-12-01T12:00:00Z",
+}
 
 
 class ChallengeCreate(ApiModel):
@@ -21,6 +28,24 @@ class ChallengeCreate(ApiModel):
 
 class ChallengePublic(ApiModel):
     """The EIP-4361 message to sign, and its single-use nonce."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "message": "localhost:8000 wants you to sign in with your Ethereum account:\n"
+                    f"{EXAMPLE_ADDRESS}\n\nSign in to Clash of Clones.\n\n"
+                    "URI: http://localhost:8000/login\n"
+                    "Version: 1\nChain ID: 1\nNonce: 5f0c0c3bd1a24a8e9f1e3c7b2a6d9e04\n"
+                    "Issued At: 2026-12-01T12:00:00.000Z\n"
+                    "Expiration Time: 2026-12-01T12:10:00.000Z",
+                    "nonce": "5f0c0c3bd1a24a8e9f1e3c7b2a6d9e04",
+                    "issuedAt": "2026-12-01T12:00:00Z",
+                    "expiresAt": "2026-12-01T12:10:00Z",
+                }
+            ]
+        }
+    )
 
     message: str
     nonce: str
@@ -64,6 +89,8 @@ class WalletPublic(ApiModel):
 class UserPublic(ApiModel):
     """The signed-in user: id, wallets and roles."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_USER]})
+
     id: str
     wallets: list[WalletPublic]
     roles: list[str]
@@ -85,6 +112,20 @@ class UserPublic(ApiModel):
 
 class SessionPublic(ApiModel):
     """Tokens of a session: a short-lived access JWT and a rotating refresh token."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "accessToken": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImRldiJ9.eyJzdWIi…",
+                    "refreshToken": "rt_Yc1Vw3wq6m3kqU8h1o0yq1rQ2bq3T1xk0nJvQfN4s7E",
+                    "tokenType": "Bearer",
+                    "expiresIn": 900,
+                    "user": EXAMPLE_USER,
+                }
+            ]
+        }
+    )
 
     access_token: str
     refresh_token: str

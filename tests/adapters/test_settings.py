@@ -10,7 +10,7 @@ from adapters.settings import Settings, load_settings
 SAFE_PRODUCTION = {
     "CLASH_ENV": "production",
     "CLASH_DEV_LOGIN_ENABLED": "false",
-    "CLASH_JWT_KEYS": '{"p1": {"alg": "HS256", "secret": "production-secret-production-secret-01"}}',
+    "CLASH_JWT_KEYS": '{"p1": {"alg": "HS256", "secret": "production-secret-production-0001"}}',
     "CLASH_JWT_SIGNING_KID": "p1",
     "CLASH_REFRESH_PEPPER": "production-pepper-production-pepper-01",
 }
@@ -46,8 +46,12 @@ def test_production_names_every_unsafe_default(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(ValidationError) as raised:
         load_settings()
     message = str(raised.value)
-    for name in ("CLASH_JWT_KEYS", "CLASH_REFRESH_PEPPER", "CLASH_DEV_LOGIN_ENABLED",
-                 "CLASH_CORS_ORIGINS"):
+    for name in (
+        "CLASH_JWT_KEYS",
+        "CLASH_REFRESH_PEPPER",
+        "CLASH_DEV_LOGIN_ENABLED",
+        "CLASH_CORS_ORIGINS",
+    ):
         assert name in message
 
 

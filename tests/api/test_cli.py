@@ -21,8 +21,11 @@ CLASH = str(Path(sys.executable).with_name("clash"))
 
 
 def _env(database_url: str) -> dict[str, str]:
-    return {"CLASH_DATABASE_URL": database_url.split("?")[0],
-            "CLASH_POSTGRES_SCHEMA": schema_of(database_url), "CLASH_LOG_LEVEL": "WARNING"}
+    return {
+        "CLASH_DATABASE_URL": database_url.split("?", maxsplit=1)[0],
+        "CLASH_POSTGRES_SCHEMA": schema_of(database_url),
+        "CLASH_LOG_LEVEL": "WARNING",
+    }
 
 
 @pytest.fixture
@@ -75,10 +78,14 @@ def test_workers_lists_names(run) -> None:
 
 def test_worker_alone_beats_and_stops_on_sigterm(database_url: str, tmp_path: Path) -> None:
     # Arrange
-    process = subprocess.Popen([CLASH, "worker", "identity-janitor"], cwd=tmp_path,
-                               env={**os.environ, **_env(database_url)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    database = open_database(database_url.split("?")[0], schema=schema_of(database_url))
+    process = subprocess.Popen(
+        [CLASH, "worker", "identity-janitor"],
+        cwd=tmp_path,
+        env={**os.environ, **_env(database_url)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    database = open_database(database_url.split("?", maxsplit=1)[0], schema=schema_of(database_url))
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and "identity-janitor" not in _beats(database):
