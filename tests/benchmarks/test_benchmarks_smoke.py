@@ -1,0 +1,48 @@
+"""The benchmark suite still runs: tiny sizes, SQLite only, shape checked, timings never.
+
+Benchmarks are not run by the test suite (their figures are read, not asserted), so without
+this test a refactoring could break them unnoticed until someone next wants numbers. It
+runs the whole suite in-process (``clash serve`` included) in ``--quick`` mode and checks
+that every figure is present, JSON-serialisable and positive.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.benchmarks.__main__ import run
+
+pytestmark = pytest.mark.slow
+
+FLOWS = (
+    "siwe_client_signing",
+    "siwe_challenge",
+    "siwe_verify",
+    "siwe_sign_in",
+    "refresh_rotation",
+    "me",
+)
+EXPECTED = {
+    "workers.step_items",
+    "workers.lease_claim",
+    *(f"auth.{transport}.{flow}" for transport in ("asgi", "http") for flow in FLOWS),
+}
+
+
+def test_quick_suite_on_sqlite_reports_every_figure() -> None:
+    # Act
+    document = json.loads(json.dumps(run(["sqlite"], quick=True)))
+    # Assert
+    results = document["results"]
+    assert {r["name"] for r in results} == EXPECTED
+    assert len(results) == len(EXPECTED)
+    for result in results:
+        assert result["backend"] == "sqlite"
+        assert result["operations"] > 0, result
+        assert result["seconds"] > 0, result
+        assert result["ops_per_second"] > 0, result
+        assert 0 < result["p50_ms"] <= result["p95_ms"], result
+    assert document["machine"]["cpu_count"] >= 1
+    assert document["machine"]["python"]
