@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, Snapshot
+from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Snapshot as LibrarySnapshot
 
 from domain.clock import Clock
 
@@ -61,7 +62,7 @@ class ClashAggregate(Aggregate):
     class Created(Event, Aggregate.Created):
         pass
 
-    class Snapshot(Snapshot):
+    class Snapshot(LibrarySnapshot):
         @staticmethod
         def create_timestamp() -> datetime:
             return current_instant()
