@@ -33,7 +33,8 @@ def postgres_problem() -> str | None:
         with psycopg.connect(POSTGRES_URL, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
-        return f"PostgreSQL unreachable at {POSTGRES_URL}: {str(exc).strip()[:120]}"
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"PostgreSQL unreachable at {POSTGRES_URL}: {first_line[:160]}"
     return None
 
 
