@@ -14,6 +14,7 @@ is ``CLASH_JWT_SIGNING_KID`` and every other key still verifies until removed.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
@@ -115,7 +116,39 @@ class Settings(BaseSettings):
     worker_shutdown_grace_seconds: float = Field(default=10.0, gt=0)
     worker_stale_after_seconds: int = Field(default=900, ge=5)
 
-    @field_validator("siwe_chain_ids", "admin_addresses", "cors_origins", mode="before")
+    market_mode: Literal["replay", "live"] = "replay"
+    replay_speed: float = Field(default=60.0, gt=0, le=1_000_000)
+    market_assets: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["BTC", "ETH", "SOL"]
+    )
+    taker_fee_rate: Decimal = Field(default=Decimal("0.00045"), ge=0, le=Decimal("0.01"))
+    maker_fee_rate: Decimal = Field(default=Decimal("0.00015"), ge=0, le=Decimal("0.01"))
+    min_order_notional_usdc: Decimal = Field(default=Decimal("10"), gt=0)
+    hyperliquid_url: str = "https://api.hyperliquid.xyz"
+    polymarket_gamma_url: str = "https://gamma-api.polymarket.com"
+    polymarket_clob_url: str = "https://clob.polymarket.com"
+    defillama_url: str = "https://api.llama.fi"
+    defillama_yields_url: str = "https://yields.llama.fi"
+    source_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    source_max_attempts: int = Field(default=4, ge=1, le=10)
+    polymarket_market_slugs: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    defillama_protocols: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["aave", "lido"]
+    )
+    defillama_chains: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["Ethereum", "Solana"]
+    )
+
+    @field_validator(
+        "siwe_chain_ids",
+        "admin_addresses",
+        "cors_origins",
+        "market_assets",
+        "polymarket_market_slugs",
+        "defillama_protocols",
+        "defillama_chains",
+        mode="before",
+    )
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
