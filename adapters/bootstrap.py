@@ -8,16 +8,19 @@ receive a :class:`Container`. Tests pass their own settings and clocks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from adapters.asset_registry import AssetRegistry, FeeSchedule
 from adapters.clocks import SystemClock
 from adapters.contract_wallets import JsonRpcContractWallets
 from adapters.database import Database, open_database
 from adapters.entropy import SystemEntropy
 from adapters.event_stores import factory_builder
 from adapters.identity_store import SqlIdentityStore
+from adapters.market_replay import ReplayMarketClock, ReplayStore
+from adapters.market_store import MarketStore
 from adapters.migrations import migrate
 from adapters.rate_limits import AuthRateLimiter
 from adapters.settings import JwtKeySetting, Settings, load_settings
@@ -26,6 +29,9 @@ from domain.clock import Clock
 from domain.identity.access_tokens import AccessKey
 from domain.identity.ports import Entropy
 from domain.identity.service import IdentityPolicy, IdentityService, checksum_address
+
+# Where the bundled 5-minute data starts: the replay market clock's first instant.
+REPLAY_DATA_START = datetime(2021, 7, 3, tzinfo=UTC)
 
 
 @dataclass
@@ -39,6 +45,9 @@ class Container:
     event_stores: FactoryBuilder
     identity: IdentityService
     auth_rate_limiter: AuthRateLimiter
+    market: MarketStore
+    assets: AssetRegistry
+    replay: ReplayStore
     closers: list[object] = field(default_factory=list)
 
     def close(self) -> None:
@@ -77,6 +86,10 @@ def bootstrap(
     )
     if run_migrations:
         migrate(database)
+    assets = AssetRegistry(database, fee_schedule(settings))
+    if run_migrations:
+        assets.seed(service_clock.now())
+    replay = ReplayStore(database)
     contract_wallets = (
         JsonRpcContractWallets(settings.eip1271_rpc_url, transport=http_transport)
         if settings.eip1271_rpc_url
@@ -92,14 +105,33 @@ def bootstrap(
     return Container(
         settings=settings,
         service_clock=service_clock,
-        market_clock=market_clock or SystemClock(),
+        market_clock=market_clock or default_market_clock(settings, replay),
         database=database,
         event_stores=factory_builder(database),
         identity=identity,
         auth_rate_limiter=AuthRateLimiter(
             settings.auth_rate_limit_per_ip, settings.auth_rate_limit_per_address
         ),
+        market=MarketStore(database),
+        assets=assets,
+        replay=replay,
         closers=[contract_wallets] if contract_wallets else [],
+    )
+
+
+def default_market_clock(settings: Settings, replay: ReplayStore) -> Clock:
+    """Real time in live mode; the replay feed's simulated time offline."""
+    if settings.market_mode == "live":
+        return SystemClock()
+    return ReplayMarketClock(replay, fallback=REPLAY_DATA_START)
+
+
+def fee_schedule(settings: Settings) -> FeeSchedule:
+    """The fee rates and minimum notional applied to every instrument."""
+    return FeeSchedule(
+        taker=settings.taker_fee_rate,
+        maker=settings.maker_fee_rate,
+        min_notional=settings.min_order_notional_usdc,
     )
 
 

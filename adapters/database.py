@@ -69,14 +69,25 @@ def from_micros(micros: int) -> datetime:
 class Session:
     """A cursor inside one transaction, with dialect differences hidden."""
 
-    def __init__(self, dialect: Dialect, execute: Callable[[str, Params], Any]) -> None:
+    def __init__(
+        self,
+        dialect: Dialect,
+        execute: Callable[[str, Params], Any],
+        execute_many: Callable[[str, Sequence[Params]], Any],
+    ) -> None:
         self.dialect = dialect
         self._execute = execute
+        self._execute_many = execute_many
 
     def execute(self, statement: str, params: Params = ()) -> int:
         """Run a statement and return the number of rows it changed."""
         cursor = self._run(statement, params)
         return int(cursor.rowcount)
+
+    def execute_many(self, statement: str, rows: Sequence[Params]) -> None:
+        """Run one statement for each parameter row (batched by the driver)."""
+        if rows:
+            self._execute_many(self._dialect_sql(statement), rows)
 
     def fetch_one(self, statement: str, params: Params = ()) -> dict[str, Any] | None:
         """Run a query and return its first row as a dict, or ``None``."""
@@ -96,9 +107,10 @@ class Session:
         return self.fetch_one(query, (name,)) is not None
 
     def _run(self, statement: str, params: Params) -> Any:
-        if self.dialect == "sqlite":
-            statement = statement.replace("%s", "?")
-        return self._execute(statement, params)
+        return self._execute(self._dialect_sql(statement), params)
+
+    def _dialect_sql(self, statement: str) -> str:
+        return statement.replace("%s", "?") if self.dialect == "sqlite" else statement
 
 
 @dataclass(frozen=True)
@@ -190,7 +202,7 @@ class SqliteDatabase(Database):
     def _in_transaction(self, connection: sqlite3.Connection, write: bool) -> Iterator[Session]:
         try:
             connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            session = Session("sqlite", connection.execute)
+            session = Session("sqlite", connection.execute, connection.executemany)
             try:
                 yield session
             except BaseException:
@@ -307,7 +319,7 @@ class PostgresDatabase(Database):
     def transaction(self, *, write: bool = True) -> Iterator[Session]:
         try:
             with self.datastore.transaction(commit=write) as cursor:
-                yield Session("postgres", _pg_executor(cursor))
+                yield Session("postgres", _pg_executor(cursor), _pg_many(cursor))
         except es_persistence.IntegrityError as exc:
             raise UniqueViolation(str(exc)) from exc
         except (es_persistence.OperationalError, es_persistence.InterfaceError) as exc:
@@ -334,6 +346,13 @@ def _pg_executor(cursor: psycopg.Cursor[DictRow]) -> Callable[[str, Params], Any
     return execute
 
 
+def _pg_many(cursor: psycopg.Cursor[DictRow]) -> Callable[[str, Sequence[Params]], Any]:
+    def execute_many(statement: str, rows: Sequence[Params]) -> Any:
+        return cursor.executemany(statement, rows)
+
+    return execute_many
+
+
 def open_database(
     url: str,
     *,
@@ -355,3 +374,28 @@ def open_database(
             application_name=application_name,
         )
     return SqliteDatabase(url.removeprefix("sqlite:///"), lock_timeout=sqlite_lock_timeout)
+
+
+def erase_store(url: str, *, schema: str = "public") -> str:
+    """Delete everything the store holds (the SQLite file, or the PostgreSQL schema).
+
+    Returns what was erased. Callers must have closed their own connections first.
+    """
+    if url.startswith(("postgresql://", "postgres://")):
+        target = PostgresTarget.from_url(url, schema)
+        with psycopg.connect(
+            dbname=target.dbname,
+            host=target.host,
+            port=target.port,
+            user=target.user,
+            password=target.password,
+            autocommit=True,
+        ) as conn:
+            conn.execute(
+                pg_sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(pg_sql.Identifier(schema))
+            )
+        return f"schema {schema}"
+    path = Path(url.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"file {path}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.bootstrap import Container, bootstrap
+from adapters.database import erase_store
 from adapters.migrations import migrate
 from adapters.settings import Settings, load_settings
 from adapters.structured_logs import configure_logging
@@ -31,6 +33,22 @@ app.add_typer(admin_app, name="admin")
 admin_app.add_typer(service_token_app, name="service-token")
 console = Console()
 errors = Console(stderr=True)
+
+
+class MarketMode(StrEnum):
+    """Where market time and prices come from."""
+
+    replay = "replay"
+    live = "live"
+
+
+def _market_overrides(market: MarketMode | None, speed: float | None) -> dict[str, object]:
+    overrides: dict[str, object] = {}
+    if market is not None:
+        overrides["market_mode"] = market.value
+    if speed is not None:
+        overrides["replay_speed"] = speed
+    return overrides
 
 
 def settings_or_exit(**overrides: object) -> Settings:
@@ -62,6 +80,16 @@ def serve(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default CLASH_PORT).")] = None,
     workers: Annotated[bool, typer.Option(help="Run the workers in this process too.")] = True,
+    market: Annotated[
+        MarketMode | None,
+        typer.Option(
+            help="replay: bundled candles drive a simulated market (default); "
+            "live: poll the real sources, market clock = real time."
+        ),
+    ] = None,
+    speed: Annotated[
+        float | None, typer.Option(help="Replay speed: simulated seconds per real second.")
+    ] = None,
 ) -> None:
     """Run the API (and, unless --no-workers, every worker) after applying migrations."""
     import uvicorn
@@ -69,7 +97,7 @@ def serve(
     from api.app import create_app
     from workers.catalog import in_process_workers
 
-    settings = settings_or_exit()
+    settings = settings_or_exit(**_market_overrides(market, speed))
     configure_logging(settings.log_level, json=settings.log_json)
     with container(settings) as built:
         background = in_process_workers(built) if workers and settings.run_workers else []
@@ -117,6 +145,24 @@ def db_migrate() -> None:
         console.print("Nothing to apply: the schema is up to date.")
     for migration in applied:
         console.print(f"Applied {migration.version}: {migration.name}")
+
+
+@db_app.command("reset")
+def db_reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase the whole store (the SQLite file or the PostgreSQL schema) to start over.
+
+    The next start migrates afresh, and the offline replay begins again at the start of
+    the bundled data. Stop running services first.
+    """
+    settings = settings_or_exit()
+    if not yes and not typer.confirm("Erase every table, event and replay position?"):
+        raise typer.Exit(1)
+    erased = erase_store(
+        settings.database_url.split("?")[0], schema=settings.effective_postgres_schema
+    )
+    console.print(f"Erased the {erased}; the next start begins afresh.", markup=False)
 
 
 @service_token_app.command("create")

@@ -14,14 +14,35 @@ import structlog
 
 from adapters.bootstrap import Container
 from adapters.identity_store import SqlIdentityStore
+from adapters.market_replay import ReplayMarketClock
 from workers.identity_janitor import IdentityJanitor
+from workers.market_replay import MarketReplay
 from workers.runtime import Runtime, Worker, install_stop_signals
 
 log = structlog.get_logger("workers.catalog")
 
 WorkerFactory = Callable[[Container], Worker]
+
+
+def _market_replay(container: Container) -> Worker:
+    clock = container.market_clock
+    if not isinstance(clock, ReplayMarketClock):
+        raise UnknownWorker("market-replay runs only with CLASH_MARKET_MODE=replay")
+    return MarketReplay(
+        store=container.replay,
+        market=container.market,
+        market_clock=clock,
+        speed=container.settings.replay_speed,
+    )
+
+
 FACTORIES: dict[str, WorkerFactory] = {
     "identity-janitor": lambda c: IdentityJanitor(SqlIdentityStore(c.database)),
+    "market-replay": _market_replay,
+}
+MODE_WORKERS = {
+    "replay": ["identity-janitor", "market-replay"],
+    "live": ["identity-janitor"],
 }
 
 
@@ -35,8 +56,8 @@ def worker_names() -> list[str]:
 
 
 def build_workers(container: Container, names: list[str] | None = None) -> list[Worker]:
-    """Build the named workers (all when ``names`` is None)."""
-    chosen = worker_names() if names is None else names
+    """Build the named workers (default: every worker of the market mode)."""
+    chosen = MODE_WORKERS[container.settings.market_mode] if names is None else names
     unknown = [n for n in chosen if n not in FACTORIES]
     if unknown:
         raise UnknownWorker(

@@ -72,7 +72,8 @@ def test_dead_letters_are_counted(container: Container, clock: SimulatedClock) -
     assert worker["openDeadLetters"] == 1
 
 
-def test_default_catalog_lists_identity_janitor(container: Container) -> None:
+def test_default_catalog_in_replay_mode_monitors_the_feed(container: Container) -> None:
     client = TestClient(create_app(container))
-    names = [w["name"] for w in client.get("/health/workers").json()["workers"]]
-    assert names == ["identity-janitor"]
+    workers = client.get("/health/workers").json()["workers"]
+    assert [w["name"] for w in workers] == ["identity-janitor", "market-replay"]
+    assert [w["critical"] for w in workers] == [False, True]

@@ -1,0 +1,12 @@
+"""The plain-table schema as ordered migrations, one module per owner."""
+
+from __future__ import annotations
+
+from adapters.schema.identity import IDENTITY
+from adapters.schema.market import MARKET
+from adapters.schema.migration import Migration
+from adapters.schema.workers import WORKERS
+
+MIGRATIONS: tuple[Migration, ...] = (IDENTITY, WORKERS, MARKET)
+
+__all__ = ["MIGRATIONS", "Migration"]
