@@ -30,6 +30,10 @@ class Rounding(StrEnum):
     DOWN = "down"  # a seller's fill: receive at most the reference
 
 
+class PriceBelowGrid(ValueError):
+    """Raised when a price is smaller than the smallest step of its grid."""
+
+
 @dataclass(frozen=True)
 class Instrument:
     """A perp as the ledger uses it: registry spec, fees and limits, and the version."""
@@ -75,6 +79,8 @@ def quantize_price(price: Decimal, size_decimals: int, rounding: Rounding) -> De
     decimals = allowed_price_decimals(price, size_decimals)
     mode = ROUND_CEILING if rounding is Rounding.UP else ROUND_FLOOR
     quantized = price.quantize(Decimal(1).scaleb(-decimals), rounding=mode)
+    if quantized <= 0:
+        raise PriceBelowGrid(f"price={price} size_decimals={size_decimals}")
     if not is_valid_price(quantized, size_decimals):  # rounding up crossed a magnitude
         return quantize_price(quantized, size_decimals, rounding)
     return quantized
