@@ -18,12 +18,15 @@ from adapters.contract_wallets import JsonRpcContractWallets
 from adapters.database import Database, open_database
 from adapters.entropy import SystemEntropy
 from adapters.event_stores import factory_builder
+from adapters.feature_channels import FeatureChannels
+from adapters.feature_store import FeatureStore
 from adapters.identity_store import SqlIdentityStore
 from adapters.market_replay import ReplayMarketClock, ReplayStore
 from adapters.market_store import MarketStore
 from adapters.migrations import migrate
 from adapters.rate_limits import AuthRateLimiter
 from adapters.settings import JwtKeySetting, Settings, load_settings
+from adapters.source_health_store import SourceHealthStore
 from domain.application import FactoryBuilder
 from domain.clock import Clock
 from domain.identity.access_tokens import AccessKey
@@ -48,6 +51,8 @@ class Container:
     market: MarketStore
     assets: AssetRegistry
     replay: ReplayStore
+    source_health: SourceHealthStore
+    features: FeatureChannels
     closers: list[object] = field(default_factory=list)
 
     def close(self) -> None:
@@ -90,6 +95,7 @@ def bootstrap(
     if run_migrations:
         assets.seed(service_clock.now())
     replay = ReplayStore(database)
+    market = MarketStore(database)
     contract_wallets = (
         JsonRpcContractWallets(settings.eip1271_rpc_url, transport=http_transport)
         if settings.eip1271_rpc_url
@@ -112,9 +118,11 @@ def bootstrap(
         auth_rate_limiter=AuthRateLimiter(
             settings.auth_rate_limit_per_ip, settings.auth_rate_limit_per_address
         ),
-        market=MarketStore(database),
+        market=market,
         assets=assets,
         replay=replay,
+        source_health=SourceHealthStore(database),
+        features=FeatureChannels(FeatureStore(database), market),
         closers=[contract_wallets] if contract_wallets else [],
     )
 

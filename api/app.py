@@ -18,7 +18,7 @@ from adapters.bootstrap import Container
 from adapters.heartbeats import MonitoredWorker
 from api.errors import install_problem_handlers
 from api.middleware import RequestContextMiddleware
-from api.routes import admin, auth, health, internal, me
+from api.routes import admin, auth, health, internal, market, me
 from workers.catalog import build_workers
 
 DESCRIPTION = """Clash of Clones backend.
@@ -67,7 +67,8 @@ def create_app(
     app.state.container = container
     app.state.monitored_workers = list(build_workers(container) if monitored is None else monitored)
     install_problem_handlers(app)
-    for router in (health.router, auth.router, me.router, admin.router, internal.router):
+    routers = (health.router, auth.router, me.router, market.router, admin.router, internal.router)
+    for router in routers:
         app.include_router(router)
     if container.settings.dev_login_available:
         app.include_router(auth.dev_router())

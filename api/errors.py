@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.database import DatabaseUnavailable
 from adapters.rate_limits import RateLimited
+from api.pagination import BadCursor
 from domain.application import ConcurrentModification
 from domain.identity.errors import (
     ChallengeRefused,
@@ -32,6 +33,8 @@ from domain.identity.errors import (
     TokenRejected,
     UserNotFound,
 )
+from domain.market.errors import BadChannel, BadRange, UnknownAsset, UnknownChannel
+from domain.market.intervals import UnknownInterval
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_PREFIX = "urn:clash:problem:"
@@ -85,6 +88,12 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     PayloadTooLarge: ProblemKind(413, "request", "Payload too large", "too-large"),
     ConcurrentModification: ProblemKind(409, "concurrency", "Concurrent modification", "retry"),
     DatabaseUnavailable: ProblemKind(503, "service", "Service unavailable", "database"),
+    UnknownAsset: ProblemKind(404, "market", "Unknown asset"),
+    UnknownChannel: ProblemKind(404, "market", "Channel not subscribed"),
+    BadChannel: ProblemKind(422, "market", "Bad channel"),
+    BadRange: ProblemKind(422, "market", "Bad time range"),
+    UnknownInterval: ProblemKind(422, "market", "Unknown interval", "unknown_interval"),
+    BadCursor: ProblemKind(422, "request", "Bad cursor"),
 }
 STATUS_OVERRIDES = {("service-token", "scope_missing"): 403}
 

@@ -26,13 +26,12 @@ WorkerFactory = Callable[[Container], Worker]
 
 def _market_replay(container: Container) -> Worker:
     clock = container.market_clock
-    if not isinstance(clock, ReplayMarketClock):
-        raise UnknownWorker("market-replay runs only with CLASH_MARKET_MODE=replay")
     return MarketReplay(
         store=container.replay,
         market=container.market,
-        market_clock=clock,
+        market_clock=clock if isinstance(clock, ReplayMarketClock) else None,
         speed=container.settings.replay_speed,
+        on_published=container.features.on_candles,
     )
 
 

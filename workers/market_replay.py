@@ -66,10 +66,10 @@ class MarketReplay:
 
     store: ReplayStore
     market: MarketStore
-    market_clock: ReplayMarketClock
+    market_clock: ReplayMarketClock | None
     speed: float
     archive_factory: Callable[[], BundledArchive] = BundledArchive
-    on_published: Callable[[Sequence[Candle]], None] = field(default=lambda _: None)
+    on_published: Callable[[Sequence[Candle]], object] = field(default=lambda _: None)
     name: str = "market-replay"
     interval: timedelta = timedelta(seconds=1)
     critical: bool = True
@@ -96,7 +96,8 @@ class MarketReplay:
         if target > state.position:
             self.publish(archive.closing_in(state.position, target))
             self.store.advance(state.position, target, now)
-            self.market_clock.forget()
+            if self.market_clock is not None:
+                self.market_clock.forget()
 
     def archive(self) -> BundledArchive:
         """The bundled candles, loaded once."""

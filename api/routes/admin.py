@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Response, status
 
 from api.deps import AdminUser, ContainerDep
@@ -11,6 +13,7 @@ from api.schemas.identity import (
     ServiceTokenPublic,
     UserPublic,
 )
+from api.schemas.market import SourceHealthPublic, SourcesHealthPublic
 
 router = APIRouter(
     prefix="/v1/admin",
@@ -50,3 +53,30 @@ def revoke_service_token(name: str, _: AdminUser, container: ContainerDep) -> Re
 def read_user(user_id: str, _: AdminUser, container: ContainerDep) -> UserPublic:
     """Return any user by id."""
     return UserPublic.of(container.identity.user(user_id))
+
+
+@router.get("/ingestion/sources")
+def list_source_health(_: AdminUser, container: ContainerDep) -> SourcesHealthPublic:
+    """Health of every market-data source and channel (not part of /health/ready)."""
+    now = container.service_clock.now()
+    return SourcesHealthPublic(
+        checked_at=now,
+        data=[
+            SourceHealthPublic(
+                source=h.source,
+                channel=h.channel,
+                state=h.state.value,
+                consecutive_failures=h.consecutive_failures,
+                last_success_at=h.last_success_at,
+                last_error_at=h.last_error_at,
+                last_error=h.last_error,
+                last_data_at=h.last_data_at,
+                lag_seconds=_seconds(h.lag(now)),
+            )
+            for h in container.source_health.all()
+        ],
+    )
+
+
+def _seconds(delta: timedelta | None) -> float | None:
+    return None if delta is None else delta.total_seconds()
