@@ -7,21 +7,23 @@ before anything starts, with the offending variables named and exit code 2.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from enum import StrEnum
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
-from adapters.bootstrap import Container, bootstrap
 from adapters.database import erase_store
 from adapters.migrations import migrate
-from adapters.settings import Settings, load_settings
 from adapters.structured_logs import configure_logging
+from api.cli_ingest import ingest_app
+from api.cli_support import (
+    MarketMode,
+    console,
+    container,
+    errors,
+    market_overrides,
+    settings_or_exit,
+)
 from domain.identity.errors import IdentityError
 
 app = typer.Typer(help="Clash of Clones backend.", no_args_is_help=True)
@@ -29,48 +31,9 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 admin_app = typer.Typer(help="Administration.", no_args_is_help=True)
 service_token_app = typer.Typer(help="Machine-to-machine service tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(ingest_app, name="ingest")
 app.add_typer(admin_app, name="admin")
 admin_app.add_typer(service_token_app, name="service-token")
-console = Console()
-errors = Console(stderr=True)
-
-
-class MarketMode(StrEnum):
-    """Where market time and prices come from."""
-
-    replay = "replay"
-    live = "live"
-
-
-def _market_overrides(market: MarketMode | None, speed: float | None) -> dict[str, object]:
-    overrides: dict[str, object] = {}
-    if market is not None:
-        overrides["market_mode"] = market.value
-    if speed is not None:
-        overrides["replay_speed"] = speed
-    return overrides
-
-
-def settings_or_exit(**overrides: object) -> Settings:
-    """Load settings, or print what is wrong and exit with status 2."""
-    try:
-        return load_settings(**overrides)
-    except ValidationError as exc:
-        errors.print("[bold red]Invalid settings:[/]")
-        for error in exc.errors():
-            where = ".".join(str(p) for p in error["loc"]) or "settings"
-            errors.print(f"  {where}: {error['msg']}", markup=False)
-        raise typer.Exit(2) from None
-
-
-@contextmanager
-def container(settings: Settings | None = None, *, migrations: bool = True) -> Iterator[Container]:
-    """Bootstrap a container for one command and close it afterwards."""
-    built = bootstrap(settings or settings_or_exit(), run_migrations=migrations)
-    try:
-        yield built
-    finally:
-        built.close()
 
 
 @app.command()
@@ -97,7 +60,7 @@ def serve(
     from api.app import create_app
     from workers.catalog import in_process_workers
 
-    settings = settings_or_exit(**_market_overrides(market, speed))
+    settings = settings_or_exit(**market_overrides(market, speed))
     configure_logging(settings.log_level, json=settings.log_json)
     with container(settings) as built:
         background = in_process_workers(built) if workers and settings.run_workers else []

@@ -16,6 +16,7 @@ from adapters.bootstrap import Container
 from adapters.identity_store import SqlIdentityStore
 from adapters.market_replay import ReplayMarketClock
 from workers.identity_janitor import IdentityJanitor
+from workers.ingestion import Ingestion
 from workers.market_replay import MarketReplay
 from workers.runtime import Runtime, Worker, install_stop_signals
 
@@ -38,10 +39,11 @@ def _market_replay(container: Container) -> Worker:
 FACTORIES: dict[str, WorkerFactory] = {
     "identity-janitor": lambda c: IdentityJanitor(SqlIdentityStore(c.database)),
     "market-replay": _market_replay,
+    "ingestion": Ingestion,
 }
 MODE_WORKERS = {
     "replay": ["identity-janitor", "market-replay"],
-    "live": ["identity-janitor"],
+    "live": ["identity-janitor", "ingestion"],
 }
 
 

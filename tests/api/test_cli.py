@@ -107,3 +107,42 @@ def _beats(database) -> dict[str, str]:
         return {b.worker: b.state for b in HeartbeatStore(database).beats()}
     except DatabaseError:  # the worker process may not have migrated yet
         return {}
+
+
+def test_import_candles_imports_whole_archive(run, database_url: str) -> None:
+    from adapters.bundled_candles import bundled_path
+
+    result = run(
+        "ingest",
+        "import-candles",
+        str(bundled_path("SOL", "5m")),
+        "--asset",
+        "SOL",
+        "--interval",
+        "5m",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Imported 4032 candles" in result.output
+    database = open_database(database_url.split("?", maxsplit=1)[0], schema=schema_of(database_url))
+    try:
+        with database.transaction(write=False) as session:
+            row = session.fetch_one("SELECT count(*) AS n FROM market_candles WHERE asset = 'SOL'")
+        assert row is not None
+        assert row["n"] == 4032
+    finally:
+        database.close()
+
+
+def test_import_of_malformed_archive_imports_nothing(run, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ts_ms,open,high,low,close,volume\n1625270400000,1,2,0.5,1.5,10\n1,x,1,1,1,1\n")
+    result = run("ingest", "import-candles", str(bad), "--asset", "BTC", "--interval", "5m")
+    assert result.exit_code == 1
+    assert "line=3" in result.output
+
+
+def test_db_reset_erases_everything(run) -> None:
+    assert run("db", "migrate").exit_code == 0
+    assert run("db", "reset", "--yes").exit_code == 0
+    again = run("db", "migrate")
+    assert "Applied 1" in again.output
