@@ -1,7 +1,8 @@
 """Liveness and readiness (``/health``, ``/health/ready``).
 
 ``/health/workers`` reports every worker's heartbeat and open dead letters, and answers 503
-when a critical worker is stale or has never beaten.
+when a critical worker is stale or has never beaten. It also shows the market clock, so
+the end of the offline replay data is visible there (``market.status == "ended"``).
 
 Readiness says only whether this instance can serve: the database answers and every
 migration is applied. Market sources, workers and audits have their own routes, so an
@@ -19,7 +20,9 @@ from adapters.database import DatabaseError
 from adapters.heartbeats import worker_health
 from adapters.migrations import pending
 from api.deps import ContainerDep
+from api.routes.market import market_clock_status
 from api.schemas.base import ApiModel
+from api.schemas.market import MarketClockPublic
 
 router = APIRouter(tags=["health"])
 
@@ -78,6 +81,7 @@ class WorkersHealthPublic(ApiModel):
     ok: bool
     checked_at: datetime
     workers: list[WorkerHealthPublic]
+    market: MarketClockPublic
 
 
 @router.get("/health/workers", responses={503: {"model": WorkersHealthPublic}})
@@ -104,6 +108,7 @@ def workers_health(request: Request, container: ContainerDep) -> JSONResponse:
             )
             for w in report.workers
         ],
+        market=market_clock_status(container),
     )
     return JSONResponse(
         body.model_dump(mode="json", by_alias=True), status_code=200 if report.ok else 503

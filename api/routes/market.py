@@ -190,6 +190,11 @@ def list_tvl(
 @router.get("/clock")
 def read_clock(_: CurrentUser, container: ContainerDep) -> MarketClockPublic:
     """The market clock: live (real time) or the offline replay's simulated time."""
+    return market_clock_status(container)
+
+
+def market_clock_status(container: Container) -> MarketClockPublic:
+    """Where market time comes from and where it is (``ended`` when the replay data ran out)."""
     clock = container.market_clock
     if not isinstance(clock, ReplayMarketClock):
         return MarketClockPublic(mode="live", now=clock.now(), status="live")

@@ -115,3 +115,36 @@ def test_malformed_archive_names_the_line(tmp_path) -> None:
     )
     with pytest.raises(ArchiveError, match="line=3"):
         read_candles(path, "BTC", "5m")
+
+
+def test_quote_prefers_settled_funding_and_never_looks_ahead(database: Database) -> None:
+    from adapters.market_quotes import NoMarketData, quote
+    from domain.market.model import FundingRate
+
+    store = MarketStore(database)
+    store.upsert_contexts(
+        "hyperliquid",
+        [
+            AssetContext("BTC", T0, Decimal("100"), Decimal("99"), Decimal("0.0000125")),
+            AssetContext(
+                "BTC",
+                T0 + timedelta(minutes=1),
+                Decimal("200"),
+                Decimal("199"),
+                Decimal("0.0000125"),
+            ),
+        ],
+    )
+    store.upsert_funding(
+        "hyperliquid", [FundingRate("BTC", T0 - timedelta(minutes=30), Decimal("-0.0001"))]
+    )
+    at = T0 + timedelta(seconds=30)
+    result = quote(store, "BTC", at)
+    assert (result.mark, result.oracle, result.funding_rate) == (
+        Decimal("100"),
+        Decimal("99"),
+        Decimal("-0.0001"),
+    )
+    assert result.as_of == T0
+    with pytest.raises(NoMarketData):
+        quote(store, "BTC", T0 - timedelta(seconds=1))

@@ -123,6 +123,29 @@ def test_serve_on_default_sqlite_signs_in_and_stops_on_sigterm(serve, tmp_path: 
     assert served.shut_down_cleanly(), served.log.read_text()
 
 
+def test_serve_offline_replays_bundled_candles_as_the_market(serve) -> None:
+    # Arrange: replay at 600x, so one real second is ten market minutes.
+    served = serve({"CLASH_REPLAY_SPEED": "600"})
+    with httpx.Client(base_url=served.url, timeout=10) as client:
+        headers = {"Authorization": f"Bearer {_sign_in(client, 'watcher')}"}
+        # Act
+        deadline, clock = time.monotonic() + 30, {}
+        while time.monotonic() < deadline:
+            clock = client.get("/v1/market/clock", headers=headers).json()
+            if clock["status"] == "playing" and clock["now"] > "2021-07-03T00:30:00Z":
+                break
+            time.sleep(0.5)
+        candles = client.get(
+            "/v1/market/candles", headers=headers, params={"asset": "BTC", "interval": "5m"}
+        ).json()
+    served.stop()
+    # Assert
+    assert clock["mode"] == "replay"
+    assert clock["now"] > "2021-07-03T00:30:00Z", clock
+    assert candles["data"][0]["open"] == "33786.54"
+    assert all(c["closeTime"] <= clock["now"] for c in candles["data"])
+
+
 def _connections(application_name: str) -> int:
     with psycopg.connect(POSTGRES_URL) as conn:
         row = conn.execute(

@@ -77,3 +77,10 @@ def test_default_catalog_in_replay_mode_monitors_the_feed(container: Container) 
     workers = client.get("/health/workers").json()["workers"]
     assert [w["name"] for w in workers] == ["identity-janitor", "market-replay"]
     assert [w["critical"] for w in workers] == [False, True]
+
+
+def test_health_shows_the_market_clock(container: Container) -> None:
+    client = TestClient(create_app(container))
+    market = client.get("/health/workers").json()["market"]
+    assert market["mode"] == "replay"
+    assert market["status"] == "not_started"
