@@ -22,7 +22,9 @@ from eventsourcing.sqlite import (
 )
 from eventsourcing.utils import Environment
 
-from adapters.database import Database, PostgresDatabase, SqliteDatabase
+from adapters.database import Database
+from adapters.postgres_database import PostgresDatabase
+from adapters.sqlite_database import SqliteDatabase
 from domain.application import FactoryBuilder
 
 
