@@ -30,8 +30,9 @@ from adapters.source_health_store import SourceHealthStore
 from domain.application import FactoryBuilder
 from domain.clock import Clock
 from domain.identity.access_tokens import AccessKey
+from domain.identity.policy import IdentityPolicy, checksum_address
 from domain.identity.ports import Entropy
-from domain.identity.service import IdentityPolicy, IdentityService, checksum_address
+from domain.identity.service import IdentityService
 
 # Where the bundled 5-minute data starts: the replay market clock's first instant.
 REPLAY_DATA_START = datetime(2021, 7, 3, tzinfo=UTC)

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.database import Database, Session, UniqueViolation, from_micros, to_micros
+from adapters.refresh_unit import SqlRefreshUnit, insert_token, revoke_family
 from domain.identity.errors import ServiceTokenConflict, SignInRejected
 from domain.identity.model import (
     NewFamily,
@@ -26,15 +27,10 @@ from domain.identity.model import (
     Wallet,
 )
 from domain.identity.ports import IdentityStore, RefreshUnit
-from domain.identity.refresh import FamilyState, RefreshTokenState
 
 _CONSUME_NONCE = (
     "UPDATE siwe_nonces SET status = 'used', used_at = %s "
     "WHERE nonce = %s AND status = 'issued' AND expires_at > %s"
-)
-_INSERT_TOKEN = (
-    "INSERT INTO refresh_tokens (token_hash, family_id, parent_hash, status, issued_at, expires_at)"
-    " VALUES (%s, %s, %s, 'active', %s, %s)"
 )
 _SELECT_REFRESH = (
     "SELECT t.status, t.expires_at, t.rotated_at, t.family_id, t.successor_hash, t.successor_salt,"
@@ -132,7 +128,7 @@ class SqlIdentityStore(IdentityStore):
                 " VALUES (%s, %s, %s, %s, 'active')",
                 (family.id, user_id, at, to_micros(family.absolute_expires_at)),
             )
-            _insert_token(session, first_token)
+            insert_token(session, first_token)
         return user_id
 
     def get_user(self, user_id: str) -> User | None:
@@ -169,7 +165,7 @@ class SqlIdentityStore(IdentityStore):
                     "SELECT 1 FROM refresh_tokens WHERE token_hash = %s FOR UPDATE", (token_hash,)
                 )
             row = session.fetch_one(_SELECT_REFRESH, (token_hash,))
-            yield _SqlRefreshUnit(session, token_hash, row)
+            yield SqlRefreshUnit(session, token_hash, row)
 
     def revoke_family_of(
         self, *, token_hash: str | None, family_id: str | None, reason: str, now: datetime
@@ -182,7 +178,7 @@ class SqlIdentityStore(IdentityStore):
                 family_id = None if row is None else row["family_id"]
             if family_id is None:
                 return False
-            return _revoke_family(session, family_id, reason, to_micros(now))
+            return revoke_family(session, family_id, reason, to_micros(now))
 
     def family_is_active(self, family_id: str, now: datetime) -> bool:
         with self.database.transaction(write=False) as session:
@@ -246,46 +242,6 @@ class SqlIdentityStore(IdentityStore):
         return removed
 
 
-class _SqlRefreshUnit(RefreshUnit):
-    def __init__(self, session: Session, token_hash: str, row: dict[str, Any] | None) -> None:
-        self._session = session
-        self._hash = token_hash
-        self.token = None
-        self.family = None
-        self.family_id = self.user_id = ""
-        self.successor_hash = self.successor_salt = None
-        self.successor_expires_at = None
-        if row is not None:
-            self._load(row)
-
-    def _load(self, row: dict[str, Any]) -> None:
-        rotated = row["rotated_at"]
-        self.token = RefreshTokenState(
-            status=row["status"],
-            expires_at=from_micros(row["expires_at"]),
-            rotated_at=None if rotated is None else from_micros(rotated),
-            successor_active=row["successor_status"] == "active",
-        )
-        self.family = FamilyState(row["family_status"], from_micros(row["absolute_expires_at"]))
-        self.family_id, self.user_id = row["family_id"], row["user_id"]
-        self.successor_hash, self.successor_salt = row["successor_hash"], row["successor_salt"]
-        if row["successor_expires_at"] is not None:
-            self.successor_expires_at = from_micros(row["successor_expires_at"])
-
-    def rotate(self, *, salt: str, successor: NewRefreshToken, now: datetime) -> None:
-        changed = self._session.execute(
-            "UPDATE refresh_tokens SET status = 'rotated', rotated_at = %s,"
-            " successor_hash = %s, successor_salt = %s WHERE token_hash = %s AND status = 'active'",
-            (to_micros(now), successor.token_hash, salt, self._hash),
-        )
-        if changed != 1:
-            raise UniqueViolation("refresh token changed while locked")
-        _insert_token(self._session, successor)
-
-    def revoke_family(self, *, reason: str, now: datetime) -> None:
-        _revoke_family(self._session, self.family_id, reason, to_micros(now))
-
-
 def _user_for_wallet(
     session: Session, address: str, chain_id: int, kind: str, new_user_id: str, at: int
 ) -> str:
@@ -299,32 +255,6 @@ def _user_for_wallet(
         (address, new_user_id, chain_id, kind, at),
     )
     return new_user_id
-
-
-def _insert_token(session: Session, token: NewRefreshToken) -> None:
-    session.execute(
-        _INSERT_TOKEN,
-        (
-            token.token_hash,
-            token.family_id,
-            token.parent_hash,
-            to_micros(token.issued_at),
-            to_micros(token.expires_at),
-        ),
-    )
-
-
-def _revoke_family(session: Session, family_id: str, reason: str, at: int) -> bool:
-    changed = session.execute(
-        "UPDATE refresh_families SET status = 'revoked', revoked_at = %s, revoked_reason = %s"
-        " WHERE id = %s AND status = 'active'",
-        (at, reason, family_id),
-    )
-    session.execute(
-        "UPDATE refresh_tokens SET status = 'revoked' WHERE family_id = %s AND status = 'active'",
-        (family_id,),
-    )
-    return changed == 1
 
 
 def _service_token(row: dict[str, Any]) -> ServiceTokenRecord:

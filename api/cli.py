@@ -136,7 +136,7 @@ def create_service_token(
     """Create a service token and print it once (only its hash is stored)."""
     with container() as built:
         try:
-            created = built.identity.create_service_token(name, scope)
+            created = built.identity.service_tokens.create(name, scope)
         except IdentityError as exc:
             errors.print(f"[red]Refused:[/] {exc.reason} {exc.detail}")
             raise typer.Exit(1) from None
@@ -152,7 +152,7 @@ def revoke_service_token(name: Annotated[str, typer.Argument(help="Token name.")
     """Revoke a service token by name."""
     with container() as built:
         try:
-            built.identity.revoke_service_token(name)
+            built.identity.service_tokens.revoke(name)
         except IdentityError as exc:
             errors.print(f"[red]Refused:[/] {exc.reason} {exc.detail}")
             raise typer.Exit(1) from None
@@ -163,7 +163,7 @@ def revoke_service_token(name: Annotated[str, typer.Argument(help="Token name.")
 def list_service_tokens() -> None:
     """List service tokens (never their secrets)."""
     with container() as built:
-        records = built.identity.service_tokens()
+        records = built.identity.service_tokens.list()
     table = Table("name", "scopes", "status", "created")
     for record in records:
         table.add_row(

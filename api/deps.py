@@ -77,6 +77,6 @@ def ServiceCaller(scope: str) -> Callable[..., ServiceTokenRecord]:  # noqa: N80
             raise AuthenticationRequired("missing_credentials", "send a service token")
         if not credentials.credentials.startswith(SERVICE_TOKEN_PREFIX):
             raise AuthenticationRequired("service_token_required", "user tokens are refused here")
-        return container.identity.authenticate_service(credentials.credentials, scope)
+        return container.identity.service_tokens.authenticate(credentials.credentials, scope)
 
     return service_caller

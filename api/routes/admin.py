@@ -28,7 +28,7 @@ router = APIRouter(
 @router.get("/service-tokens")
 def list_service_tokens(_: AdminUser, container: ContainerDep) -> list[ServiceTokenPublic]:
     """List service tokens (metadata only)."""
-    return [ServiceTokenPublic.of(r) for r in container.identity.service_tokens()]
+    return [ServiceTokenPublic.of(r) for r in container.identity.service_tokens.list()]
 
 
 @router.post("/service-tokens", status_code=status.HTTP_201_CREATED)
@@ -36,7 +36,7 @@ def create_service_token(
     body: ServiceTokenCreate, _: AdminUser, container: ContainerDep
 ) -> ServiceTokenCreated:
     """Create a scoped service token; its secret is in this response only."""
-    created = container.identity.create_service_token(body.name, body.scopes)
+    created = container.identity.service_tokens.create(body.name, body.scopes)
     return ServiceTokenCreated(
         token=created.secret, service_token=ServiceTokenPublic.of(created.record)
     )
@@ -45,7 +45,7 @@ def create_service_token(
 @router.delete("/service-tokens/{name}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_service_token(name: str, _: AdminUser, container: ContainerDep) -> Response:
     """Revoke a service token by name."""
-    container.identity.revoke_service_token(name)
+    container.identity.service_tokens.revoke(name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -8,42 +8,36 @@ problem ``type``.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from eth_utils.address import is_hex_address, to_checksum_address
-
 from domain.clock import Clock
-from domain.identity.access_tokens import AccessKey, decode_access_token, issue_access_token
+from domain.identity.access_tokens import decode_access_token, issue_access_token
 from domain.identity.errors import (
     ChallengeRefused,
     RefreshRejected,
-    ServiceTokenRejected,
     SignInRejected,
     UserNotFound,
 )
 from domain.identity.model import (
     Challenge,
-    CreatedServiceToken,
     IssuedSession,
     NewFamily,
     NewRefreshToken,
     NonceRecord,
-    ServiceTokenRecord,
     User,
 )
+from domain.identity.policy import IdentityPolicy, checksum_address, new_id
 from domain.identity.ports import ContractWalletVerifier, Entropy, IdentityStore, RefreshUnit
 from domain.identity.refresh import (
     REFRESH_TOKEN_PREFIX,
-    SERVICE_TOKEN_PREFIX,
     RefreshOutcome,
     decide_refresh,
     derive_successor,
     successor_expiry,
     token_hash,
 )
+from domain.identity.service_tokens import ServiceTokens
 from domain.identity.sign_in import (
     read_sign_in_message,
     sign_in_message,
@@ -58,36 +52,6 @@ _REFRESH_REJECTIONS = {
     RefreshOutcome.TOKEN_REVOKED: "token_revoked",
     RefreshOutcome.REUSE_DETECTED: "token_reused",
 }
-
-
-@dataclass(frozen=True)
-class IdentityPolicy:
-    """Every identity setting the service needs, already validated."""
-
-    siwe_domain: str
-    siwe_uri: str
-    siwe_statement: str
-    chain_ids: Collection[int]
-    nonce_ttl: timedelta
-    clock_skew: timedelta
-    keys: Mapping[str, AccessKey]
-    signing_kid: str
-    issuer: str
-    audience: str
-    access_ttl: timedelta
-    token_leeway: timedelta
-    refresh_idle_ttl: timedelta
-    refresh_absolute_ttl: timedelta
-    refresh_grace: timedelta
-    pepper: str
-    admin_addresses: frozenset[str] = field(default_factory=frozenset)
-
-
-def checksum_address(address: object) -> str:
-    """Return the EIP-55 form of a hex address, or raise ``SignInRejected``."""
-    if not isinstance(address, str) or not is_hex_address(address):
-        raise SignInRejected("malformed_address", "expected 0x followed by 40 hex digits")
-    return str(to_checksum_address(address))
 
 
 class IdentityService:
@@ -107,6 +71,9 @@ class IdentityService:
         self.entropy = entropy
         self.policy = policy
         self.contract_wallets = contract_wallets
+        self.service_tokens = ServiceTokens(
+            store=store, clock=clock, entropy=entropy, pepper=policy.pepper
+        )
 
     def challenge(self, address: str, chain_id: int) -> Challenge:
         """Issue a single-use nonce and the EIP-4361 message to sign with it."""
@@ -220,7 +187,7 @@ class IdentityService:
             address=address,
             chain_id=chain_id,
             wallet_kind=kind,
-            new_user_id=self._new_id(),
+            new_user_id=new_id(self.entropy),
             family=family,
             first_token=first,
             now=now,
@@ -334,45 +301,6 @@ class IdentityService:
             now=self.clock.now(),
             leeway=self.policy.token_leeway,
         )
-
-    def create_service_token(self, name: str, scopes: Collection[str]) -> CreatedServiceToken:
-        """Create a scoped service token; its secret is returned once and stored as a hash."""
-        secret = SERVICE_TOKEN_PREFIX + self.entropy.token(32)
-        record = ServiceTokenRecord(
-            id=self._new_id(),
-            name=name,
-            scopes=tuple(sorted(set(scopes))),
-            created_at=self.clock.now(),
-            status="active",
-        )
-        self.store.add_service_token(record, token_hash(self.policy.pepper, secret))
-        return CreatedServiceToken(record, secret)
-
-    def service_tokens(self) -> list[ServiceTokenRecord]:
-        """Return every service token's metadata, newest first."""
-        return self.store.list_service_tokens()
-
-    def revoke_service_token(self, name: str) -> None:
-        """Revoke an active service token by name."""
-        if not self.store.revoke_service_token(name, self.clock.now()):
-            raise ServiceTokenRejected("service_token_unknown", f"name={name}")
-
-    def authenticate_service(self, secret: str, scope: str) -> ServiceTokenRecord:
-        """Return the service token if it is active and holds ``scope``."""
-        record = self.store.find_service_token(token_hash(self.policy.pepper, secret))
-        if record is None or record.status != "active":
-            raise ServiceTokenRejected("service_token_unknown")
-        if scope not in record.scopes:
-            raise ServiceTokenRejected("scope_missing", f"scope={scope}")
-        return record
-
-    def _new_id(self) -> str:
-        raw = self.entropy.hex(16)
-        return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-{_variant(raw[16])}{raw[17:20]}-{raw[20:32]}"
-
-
-def _variant(nibble: str) -> str:
-    return "89ab"[int(nibble, 16) % 4]
 
 
 def _signature_length(signature: str) -> int | None:
