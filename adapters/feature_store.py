@@ -75,14 +75,19 @@ class FeatureStore:
 
     def channels(self, asset: str | None = None, interval: str | None = None) -> list[Channel]:
         """Channels, optionally of one series."""
+        clauses, params = [], []
+        if asset is not None:
+            clauses.append("asset = %s")
+            params.append(asset)
+        if interval is not None:
+            clauses.append("interval = %s")
+            params.append(interval)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         with self.database.transaction(write=False) as session:
-            rows = session.fetch_all("SELECT * FROM market_channels ORDER BY channel_id")
-        channels = [_channel(row) for row in rows]
-        return [
-            c
-            for c in channels
-            if (asset is None or c.asset == asset) and (interval is None or c.interval == interval)
-        ]
+            rows = session.fetch_all(
+                f"SELECT * FROM market_channels{where} ORDER BY channel_id", params
+            )
+        return [_channel(row) for row in rows]
 
     def save(
         self, channel: Channel, points: Sequence[FeaturePoint], checkpoint: ChannelCheckpoint

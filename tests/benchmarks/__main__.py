@@ -34,7 +34,7 @@ import psycopg
 from psycopg import sql
 
 from adapters.structured_logs import configure_logging
-from tests.benchmarks import auth, workers
+from tests.benchmarks import auth, market, workers
 
 POSTGRES_URL = os.environ.get(
     "CLASH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -73,6 +73,7 @@ def _benchmarks(
 ) -> Iterator[Measurement]:
     yield from workers.run(database_url, schema, quick=quick)
     yield from auth.run(database_url, schema, quick=quick, workdir=scratch)
+    yield from market.run(database_url, schema, quick=quick)
 
 
 @contextmanager

@@ -28,6 +28,11 @@ EXPECTED = {
     "workers.step_items",
     "workers.lease_claim",
     *(f"auth.{transport}.{flow}" for transport in ("asgi", "http") for flow in FLOWS),
+    "market.candles_ingest_batch",
+    "market.candles_ingest_replay",
+    "market.features_pure",
+    "market.features_backfill",
+    "market.features_incremental",
 }
 
 
