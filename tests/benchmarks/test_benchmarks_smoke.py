@@ -48,6 +48,6 @@ def test_quick_suite_on_sqlite_reports_every_figure() -> None:
         assert result["operations"] > 0, result
         assert result["seconds"] > 0, result
         assert result["ops_per_second"] > 0, result
-        assert 0 < result["p50_ms"] <= result["p95_ms"], result
+        assert 0 <= result["p50_ms"] <= result["p95_ms"], result  # rounded: may be 0.0
     assert document["machine"]["cpu_count"] >= 1
     assert document["machine"]["python"]
