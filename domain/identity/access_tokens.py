@@ -16,13 +16,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 import jwt
 
 from domain.identity.errors import TokenRejected
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 REQUIRED_CLAIMS = ("exp", "iat", "nbf", "iss", "aud", "sub", "jti")
 TOKEN_TYPE = "at+jwt"
 
@@ -133,8 +135,8 @@ def _select_key(token: str, keys: Mapping[str, AccessKey]) -> tuple[str, AccessK
 
 def _check_times(claims: Mapping[str, Any], *, now: datetime, leeway: timedelta) -> None:
     exp, nbf, iat = (_numeric_date(claims[name]) for name in ("exp", "nbf", "iat"))
-    moment = now.timestamp()
-    slack = leeway.total_seconds()
+    moment = Decimal((now - _EPOCH) // timedelta(microseconds=1)).scaleb(-6)
+    slack = Decimal(leeway // timedelta(microseconds=1)).scaleb(-6)
     if moment >= exp + slack:
         raise TokenRejected("expired")
     if moment + slack < nbf:
@@ -143,8 +145,9 @@ def _check_times(claims: Mapping[str, Any], *, now: datetime, leeway: timedelta)
         raise TokenRejected("issued_in_future")
 
 
-def _numeric_date(value: object) -> float:
-    # RFC 7519 NumericDate: a JSON number (not a string, not a boolean), finite.
+def _numeric_date(value: object) -> Decimal:
+    # RFC 7519 NumericDate: a JSON number (not a string, not a boolean), finite; compared as
+    # an exact Decimal (a JSON float's binary value, exactly).
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise TokenRejected("malformed", "time claims must be finite numbers")
-    return float(value)
+    return Decimal(value)
