@@ -1,0 +1,179 @@
+"""The prop module's eventsourcing application: the ledger's Python API.
+
+Each method loads the account, runs one command (``trading``) under the market clock and
+saves, retrying a bounded number of times when a concurrent save wins. Instruments and
+marks come through the :class:`MarketView` port (market memory in production, a fixed
+table in tests and scenarios), read at the market time of the command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from domain.application import ClashApplication
+from domain.market.instruments import Instrument
+from domain.prop import trading
+from domain.prop.account import PropAccount, account_id_for
+from domain.prop.errors import AccountNotFound
+from domain.prop.orders import MarketOrder
+from domain.prop.rules import Purpose, RuleSet
+
+T = TypeVar("T")
+
+
+class MarketView(Protocol):
+    """What the ledger reads of market memory."""
+
+    def instrument(self, asset: str, at: datetime) -> Instrument | None:
+        """The registry version in force at ``at``."""
+        ...
+
+    def mark(self, asset: str, at: datetime) -> Decimal | None:
+        """The latest mark at or before ``at``."""
+        ...
+
+
+class PropLedger(ClashApplication):
+    """Prop accounts: open, trade, mark, fund, administer."""
+
+    name = "prop"
+    market: MarketView | None = None
+
+    def bind_market(self, market: MarketView) -> None:
+        """Set where instruments and marks come from."""
+        self.market = market
+
+    def open_account(
+        self, *, cause: str, owner: str, purpose: Purpose, rules: RuleSet, collateral_micros: int
+    ) -> UUID:
+        """Open the account for ``cause`` (its id derives from it, so retries open it once)."""
+        account_id = account_id_for(cause)
+        if account_id in self.repository:
+            return account_id
+
+        def command() -> UUID:
+            self.save(
+                trading.open_account(
+                    account_id,
+                    owner=owner,
+                    purpose=purpose,
+                    cause=cause,
+                    rules=rules,
+                    collateral_micros=collateral_micros,
+                )
+            )
+            return account_id
+
+        return self.run_command(command)
+
+    def account(self, account_id: UUID) -> PropAccount:
+        """Load an account, or raise :class:`AccountNotFound`."""
+        try:
+            account: PropAccount = self.repository.get(account_id)
+        except AggregateNotFoundError:
+            raise AccountNotFound(f"account={account_id}") from None
+        return account
+
+    def submit_order(self, account_id: UUID, order: MarketOrder) -> trading.OrderOutcome:
+        """Fill or reject a market order against the current mark (or its stated price)."""
+
+        def command(account: PropAccount, now: datetime) -> trading.OrderOutcome:
+            instrument = self._market().instrument(order.asset, now)
+            reference = order.reference_price or self._market().mark(order.asset, now)
+            return trading.submit_order(
+                account, order, instrument, reference, self._marks(account, now)
+            )
+
+        return self._on_account(account_id, command)
+
+    def apply_marks(self, account_id: UUID, marks: Mapping[str, Decimal]) -> list[str]:
+        """Run stop-loss, take-profit and liquidation checks at these marks."""
+
+        def command(account: PropAccount, now: datetime) -> list[str]:
+            return trading.apply_marks(account, marks, self._instruments(account, now), now)
+
+        return self._on_account(account_id, command)
+
+    def apply_funding(
+        self,
+        account_id: UUID,
+        *,
+        asset: str,
+        period: datetime,
+        rate: Decimal,
+        oracle_price: Decimal,
+    ) -> bool:
+        """Settle one funding period (at most once per asset and period)."""
+        return self._on_account(
+            account_id,
+            lambda account, _: trading.apply_funding(
+                account, asset=asset, period=period, rate=rate, oracle_price=oracle_price
+            ),
+        )
+
+    def freeze(self, account_id: UUID, *, reason: str, admin: str) -> None:
+        """Stop an account from trading."""
+        self._on_account(account_id, lambda a, _: trading.freeze(a, reason=reason, admin=admin))
+
+    def unfreeze(self, account_id: UUID, *, reason: str, admin: str) -> None:
+        """Let a frozen account trade again."""
+        self._on_account(account_id, lambda a, _: trading.unfreeze(a, reason=reason, admin=admin))
+
+    def adjust(self, account_id: UUID, *, amount: Decimal, reason: str, admin: str) -> None:
+        """Record a correcting entry."""
+        self._on_account(
+            account_id, lambda a, _: trading.adjust(a, amount=amount, reason=reason, admin=admin)
+        )
+
+    def close_all(self, account_id: UUID, *, admin: str) -> int:
+        """Close every position at its mark."""
+
+        def command(account: PropAccount, now: datetime) -> int:
+            return trading.close_all(
+                account,
+                self._marks(account, now),
+                self._instruments(account, now),
+                admin=admin,
+                at=now,
+            )
+
+        return self._on_account(account_id, command)
+
+    def close_account(self, account_id: UUID, *, reason: str, admin: str) -> None:
+        """Close a flat account."""
+        self._on_account(
+            account_id, lambda a, _: trading.close_account(a, reason=reason, admin=admin)
+        )
+
+    def _on_account(self, account_id: UUID, command: Callable[[PropAccount, datetime], T]) -> T:
+        def run() -> T:
+            account = self.account(account_id)
+            result = command(account, self.clock.now())
+            if account.pending_events:
+                self.save(account)
+            return result
+
+        return self.run_command(run)
+
+    def _market(self) -> MarketView:
+        if self.market is None:
+            raise RuntimeError("bind_market() first: the ledger needs instruments and marks")
+        return self.market
+
+    def _marks(self, account: PropAccount, now: datetime) -> dict[str, Decimal]:
+        marks = {}
+        for asset in account.positions:
+            mark = self._market().mark(asset, now)
+            if mark is not None:
+                marks[asset] = mark
+        return marks
+
+    def _instruments(self, account: PropAccount, now: datetime) -> dict[str, Instrument]:
+        found = {a: self._market().instrument(a, now) for a in account.positions}
+        return {a: i for a, i in found.items() if i is not None}
