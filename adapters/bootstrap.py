@@ -23,6 +23,7 @@ from adapters.feature_store import FeatureStore
 from adapters.identity_store import SqlIdentityStore
 from adapters.market_replay import ReplayMarketClock, ReplayStore
 from adapters.market_store import MarketStore
+from adapters.market_view import MarketMemoryView
 from adapters.migrations import migrate
 from adapters.rate_limits import AuthRateLimiter
 from adapters.settings import JwtKeySetting, Settings, load_settings
@@ -33,6 +34,7 @@ from domain.identity.access_tokens import AccessKey
 from domain.identity.policy import IdentityPolicy, checksum_address
 from domain.identity.ports import Entropy
 from domain.identity.service import IdentityService
+from domain.prop.application import PropLedger
 
 # Where the bundled 5-minute data starts: the replay market clock's first instant.
 REPLAY_DATA_START = datetime(2021, 7, 3, tzinfo=UTC)
@@ -54,10 +56,12 @@ class Container:
     replay: ReplayStore
     source_health: SourceHealthStore
     features: FeatureChannels
+    prop: PropLedger
     closers: list[object] = field(default_factory=list)
 
     def close(self) -> None:
         """Release connections and clients."""
+        self.prop.close()
         for closer in self.closers:
             close = getattr(closer, "close", None)
             if callable(close):
@@ -97,6 +101,10 @@ def bootstrap(
         assets.seed(service_clock.now())
     replay = ReplayStore(database)
     market = MarketStore(database)
+    events = factory_builder(database)
+    the_market_clock = market_clock or default_market_clock(settings, replay)
+    prop = PropLedger(clock=the_market_clock, factory_builder=events)
+    prop.bind_market(MarketMemoryView(assets, market))
     contract_wallets = (
         JsonRpcContractWallets(settings.eip1271_rpc_url, transport=http_transport)
         if settings.eip1271_rpc_url
@@ -112,9 +120,9 @@ def bootstrap(
     return Container(
         settings=settings,
         service_clock=service_clock,
-        market_clock=market_clock or default_market_clock(settings, replay),
+        market_clock=the_market_clock,
         database=database,
-        event_stores=factory_builder(database),
+        event_stores=events,
         identity=identity,
         auth_rate_limiter=AuthRateLimiter(
             settings.auth_rate_limit_per_ip, settings.auth_rate_limit_per_address
@@ -124,6 +132,7 @@ def bootstrap(
         replay=replay,
         source_health=SourceHealthStore(database),
         features=FeatureChannels(FeatureStore(database), market),
+        prop=prop,
         closers=[contract_wallets] if contract_wallets else [],
     )
 
