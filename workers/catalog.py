@@ -15,9 +15,11 @@ import structlog
 from adapters.bootstrap import Container
 from adapters.identity_store import SqlIdentityStore
 from adapters.market_replay import ReplayMarketClock
+from projections.catalog import runners
 from workers.identity_janitor import IdentityJanitor
 from workers.ingestion import Ingestion
 from workers.market_replay import MarketReplay
+from workers.projector import Projector
 from workers.runtime import Runtime, Worker, install_stop_signals
 
 log = structlog.get_logger("workers.catalog")
@@ -40,10 +42,11 @@ FACTORIES: dict[str, WorkerFactory] = {
     "identity-janitor": lambda c: IdentityJanitor(SqlIdentityStore(c.database)),
     "market-replay": _market_replay,
     "ingestion": Ingestion,
+    "projections": lambda c: Projector(runners(c)),
 }
 MODE_WORKERS = {
-    "replay": ["identity-janitor", "market-replay"],
-    "live": ["identity-janitor", "ingestion"],
+    "replay": ["identity-janitor", "market-replay", "projections"],
+    "live": ["identity-janitor", "ingestion", "projections"],
 }
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from adapters.schema.identity import IDENTITY
 from adapters.schema.market import MARKET
 from adapters.schema.migration import Migration
+from adapters.schema.projections import PROJECTIONS
 from adapters.schema.workers import WORKERS
 
-MIGRATIONS: tuple[Migration, ...] = (IDENTITY, WORKERS, MARKET)
+MIGRATIONS: tuple[Migration, ...] = (IDENTITY, WORKERS, MARKET, PROJECTIONS)
 
 __all__ = ["MIGRATIONS", "Migration"]
