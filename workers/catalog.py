@@ -19,6 +19,7 @@ from projections.catalog import runners
 from workers.identity_janitor import IdentityJanitor
 from workers.ingestion import Ingestion
 from workers.market_replay import MarketReplay
+from workers.marks import MarkWorker
 from workers.projector import Projector
 from workers.runtime import Runtime, Worker, install_stop_signals
 
@@ -43,10 +44,11 @@ FACTORIES: dict[str, WorkerFactory] = {
     "market-replay": _market_replay,
     "ingestion": Ingestion,
     "projections": lambda c: Projector(runners(c)),
+    "marks": MarkWorker,
 }
 MODE_WORKERS = {
-    "replay": ["identity-janitor", "market-replay", "projections"],
-    "live": ["identity-janitor", "ingestion", "projections"],
+    "replay": ["identity-janitor", "market-replay", "projections", "marks"],
+    "live": ["identity-janitor", "ingestion", "projections", "marks"],
 }
 
 

@@ -6,8 +6,9 @@ from adapters.schema.identity import IDENTITY
 from adapters.schema.market import MARKET
 from adapters.schema.migration import Migration
 from adapters.schema.projections import PROJECTIONS
+from adapters.schema.prop import PROP
 from adapters.schema.workers import WORKERS
 
-MIGRATIONS: tuple[Migration, ...] = (IDENTITY, WORKERS, MARKET, PROJECTIONS)
+MIGRATIONS: tuple[Migration, ...] = (IDENTITY, WORKERS, MARKET, PROJECTIONS, PROP)
 
 __all__ = ["MIGRATIONS", "Migration"]
