@@ -15,7 +15,10 @@ from rich.table import Table
 from adapters.database import erase_store
 from adapters.migrations import migrate
 from adapters.structured_logs import configure_logging
+from api.cli_audit import run_audit
 from api.cli_ingest import ingest_app
+from api.cli_projections import projections_app
+from api.cli_prop import prop_app
 from api.cli_support import (
     MarketMode,
     console,
@@ -32,8 +35,11 @@ admin_app = typer.Typer(help="Administration.", no_args_is_help=True)
 service_token_app = typer.Typer(help="Machine-to-machine service tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(projections_app, name="projections")
 app.add_typer(admin_app, name="admin")
+app.add_typer(prop_app, name="prop")
 admin_app.add_typer(service_token_app, name="service-token")
+app.command("audit")(run_audit)
 
 
 @app.command()

@@ -18,6 +18,7 @@ from uuid import UUID
 from adapters.database import Database
 from domain.prop.application import PropLedger
 from domain.prop.money import Posting, unbalanced_totals
+from projections.prop_ledger import PropLedgerProjection
 
 PAGE = 1000
 
@@ -86,7 +87,8 @@ def _postings_findings(event: Any) -> list[Finding]:
 
 
 def _views(database: Database) -> dict[str, dict[str, Any]]:
-    with database.transaction(write=False) as session:
+    with database.transaction() as session:
+        PropLedgerProjection().create(session)  # a never-run projection is empty, not absent
         accounts = session.fetch_all("SELECT * FROM prop_accounts_view")
         positions = session.fetch_all("SELECT * FROM prop_positions_view")
     held: dict[str, dict[str, Decimal]] = defaultdict(dict)

@@ -96,9 +96,15 @@ class PropAccount(ClashAggregate):
         TOPIC = "prop.PropAccount.Liquidated"
         account_value: Decimal
         maintenance_required: Decimal
+        backstop: bool
+        postings: list[list[Any]]
 
         def apply(self, aggregate: PropAccount) -> None:
             aggregate.liquidations += 1
+            aggregate.backstop_micros += sum(
+                int(p[2]) for p in self.postings if p[0] == collateral_account(str(aggregate.id))
+            )
+            aggregate.post(self.postings)
 
     class FundingApplied(Event):
         TOPIC = "prop.PropAccount.FundingApplied"
@@ -163,6 +169,7 @@ class PropAccount(ClashAggregate):
         self.status = "open"
         self.collateral_micros = self.fees_micros = self.funding_micros = 0
         self.realized_micros = self.adjustments_micros = self.liquidations = 0
+        self.backstop_micros = 0
         self.positions: dict[str, dict[str, Any]] = {}
         self.orders: dict[str, dict[str, Any]] = {}
         self.funding_periods: set[str] = set()

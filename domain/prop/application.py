@@ -20,7 +20,7 @@ from domain.application import ClashApplication
 from domain.market.instruments import Instrument
 from domain.prop import trading
 from domain.prop.account import PropAccount, account_id_for
-from domain.prop.errors import AccountNotFound
+from domain.prop.errors import AccountNotFound, InvalidCommand
 from domain.prop.orders import MarketOrder
 from domain.prop.rules import Purpose, RuleSet
 
@@ -83,9 +83,14 @@ class PropLedger(ClashApplication):
     def submit_order(self, account_id: UUID, order: MarketOrder) -> trading.OrderOutcome:
         """Fill or reject a market order against the current mark (or its stated price)."""
 
+        if order.reference_price is not None and order.reference_price <= 0:
+            raise InvalidCommand(f"reference_price={order.reference_price} must be positive")
+
         def command(account: PropAccount, now: datetime) -> trading.OrderOutcome:
             instrument = self._market().instrument(order.asset, now)
-            reference = order.reference_price or self._market().mark(order.asset, now)
+            reference = order.reference_price
+            if reference is None:
+                reference = self._market().mark(order.asset, now)
             return trading.submit_order(
                 account, order, instrument, reference, self._marks(account, now)
             )

@@ -11,8 +11,9 @@ would increase, below the minimum notional, max open positions, position notiona
 insufficient margin.
 
 Exposure-reducing fills skip the opening gates (notional, positions, margin), so a trader can
-always get out. The fill price is the reference moved adversely by the rules' slippage and
-snapped to the price grid adversely; the fee is the instrument's taker rate on the notional.
+always get out; a fill that flips through zero adds exposure and passes them all. The fill
+price is the reference moved adversely by the rules' slippage and snapped to the price grid
+adversely; the fee is the instrument's taker rate on the notional.
 """
 
 from __future__ import annotations
@@ -112,8 +113,12 @@ class _Case:
 
     @property
     def increases(self) -> bool:
+        """Whether the fill adds exposure: opens, adds to, or flips through the position."""
         current = self.current
-        return current is None or (current.size > 0) == (self.order.side is Side.BUY)
+        if current is None:
+            return True
+        same_side = (current.size > 0) == (self.order.side is Side.BUY)
+        return same_side or self.size > abs(current.size)
 
 
 Gate = Callable[[_Case], Rejected | None]
@@ -137,7 +142,9 @@ def decide(
     price = fill_price(
         reference, order.side, view.rules.slippage_bps, instrument.spec.size_decimals
     )
-    case = _Case(view, order, instrument, size, price, {**marks, order.asset: price})
+    # A held position without a mark is valued at its entry price (documented fallback).
+    at_entry = {asset: p.entry_price for asset, p in view.positions.items()}
+    case = _Case(view, order, instrument, size, price, {**at_entry, **marks, order.asset: price})
     for gate in GATES:
         rejected = gate(case)
         if rejected is not None:
@@ -195,7 +202,9 @@ def _leverage(case: _Case) -> Rejected | None:
 
 
 def _reduce_only(case: _Case) -> Rejected | None:
-    if case.order.reduce_only and case.increases:
+    current = case.current
+    same_side = current is None or (current.size > 0) == (case.order.side is Side.BUY)
+    if case.order.reduce_only and same_side:
         return Rejected(
             RejectReason.REDUCE_ONLY_WOULD_INCREASE,
             f"asset={case.order.asset} has no opposite position",

@@ -20,6 +20,7 @@ from domain.prop.account import PropAccount, funding_key, postings_document
 from domain.prop.errors import AccountNotOpen, InvalidCommand, OrderConflict
 from domain.prop.margin import account_value, maintenance_required, tiers_of
 from domain.prop.money import (
+    Posting,
     adjustment_postings,
     charge_micros,
     collateral_account,
@@ -34,6 +35,7 @@ from domain.prop.positions import Fill, Position, Side, apply_fill, fee, funding
 from domain.prop.rules import Purpose, RuleSet
 
 TREASURY = "treasury:collateral"
+VENUE_BACKSTOP = "venue:backstop"
 
 
 @dataclass(frozen=True)
@@ -241,26 +243,46 @@ def _liquidate_if_needed(
     at: datetime,
 ) -> bool:
     positions = positions_of(account)
-    if not positions or any(a not in marks for a in positions):
+    if not positions or any(a not in instruments for a in positions):
         return False
+    at_marks = {a: marks.get(a, p.entry_price) for a, p in positions.items()}
     tiers: dict[str, tuple[MarginTier, ...]] = {a: tiers_of(instruments[a].spec) for a in positions}
-    value = account_value(account.collateral, positions.values(), marks)
-    required = maintenance_required(positions.values(), marks, tiers)
+    value = account_value(account.collateral, positions.values(), at_marks)
+    required = maintenance_required(positions.values(), at_marks, tiers)
     if value >= required:
         return False
-    account.trigger_event(
-        PropAccount.Liquidated, account_value=value, maintenance_required=required
-    )
     for asset in sorted(positions):
         close_at(
             account,
             asset,
-            marks[asset],
+            at_marks[asset],
             instruments[asset],
             origin="liquidation",
             key=f"liquidation:{asset}:{at.isoformat()}",
         )
+    backstop = value < required * 2 / 3
+    postings = _backstop_postings(account, backstop)
+    account.trigger_event(
+        PropAccount.Liquidated,
+        account_value=value,
+        maintenance_required=required,
+        backstop=backstop,
+        postings=postings_document(postings),
+    )
     return True
+
+
+def _backstop_postings(account: PropAccount, backstop: bool) -> tuple[Posting, ...]:
+    """Settle what a liquidation leaves: a negative balance is absorbed by the venue's
+    backstop (the account never owes more than its collateral); below 2/3 of maintenance the
+    backstop liquidation also keeps the remaining margin (as on Hyperliquid)."""
+    mine = collateral_account(str(account.id))
+    left = account.collateral_micros
+    if left < 0:
+        return transfer(VENUE_BACKSTOP, mine, -left)
+    if backstop and left > 0:
+        return transfer(mine, VENUE_BACKSTOP, left)
+    return ()
 
 
 def apply_funding(
@@ -323,6 +345,9 @@ def close_all(
     """Close every open position at its mark; return how many were closed."""
     _require_open(account)
     assets = sorted(account.positions)
+    missing = [a for a in assets if a not in marks or a not in instruments]
+    if missing:
+        raise InvalidCommand(f"no mark or instrument for {','.join(missing)}: nothing closed")
     for asset in assets:
         close_at(
             account,

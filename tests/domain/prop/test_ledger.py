@@ -266,3 +266,31 @@ def test_postings_balance_and_collateral_is_their_fold(
     )
     assert balanced(postings)
     assert ledger.account(account_id).collateral_micros == mine
+
+
+def test_flip_through_zero_passes_the_margin_gate(ledger: PropLedger) -> None:
+    account_id = _open(ledger)
+    ledger.submit_order(account_id, _order("long", size="0.1"))
+    outcome = ledger.submit_order(account_id, _order("flip", side=Side.SELL, size="5"))
+    assert (outcome.status, outcome.reason) == ("rejected", "insufficient_margin")
+
+
+def test_deep_liquidation_leaves_no_debt_and_no_margin(ledger: PropLedger) -> None:
+    account_id = _open(ledger, collateral=20_045_000_000)
+    ledger.submit_order(account_id, _order(size="1", leverage=10, reference_price=D("100000")))
+    ledger.apply_marks(account_id, {"BTC": D("70000")})  # value far below 2/3 maintenance
+    account = ledger.account(account_id)
+    postings = _postings(ledger, account_id)
+    assert account.positions == {}
+    assert account.collateral_micros == 0
+    assert balanced(postings)
+
+
+def test_close_all_without_a_mark_is_a_clear_error(ledger: PropLedger, market: FixedMarket) -> None:
+    from domain.prop.errors import InvalidCommand
+
+    account_id = _open(ledger)
+    ledger.submit_order(account_id, _order())
+    del market.marks["BTC"]
+    with pytest.raises(InvalidCommand):
+        ledger.close_all(account_id, admin="admin-1")
