@@ -18,7 +18,8 @@ from adapters.bootstrap import Container
 from adapters.heartbeats import MonitoredWorker
 from api.errors import install_problem_handlers
 from api.middleware import RequestContextMiddleware
-from api.routes import admin, auth, health, internal, market, me
+from api.routes import admin, admin_prop, auth, health, internal, market, me, prop
+from projections.prop_queries import PropQueries
 from workers.catalog import build_workers
 
 DESCRIPTION = """Clash of Clones backend.
@@ -65,9 +66,19 @@ def create_app(
         title="Clash of Clones API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan
     )
     app.state.container = container
+    app.state.prop_queries = PropQueries(container.database)
     app.state.monitored_workers = list(build_workers(container) if monitored is None else monitored)
     install_problem_handlers(app)
-    routers = (health.router, auth.router, me.router, market.router, admin.router, internal.router)
+    routers = (
+        health.router,
+        auth.router,
+        me.router,
+        market.router,
+        prop.router,
+        admin.router,
+        admin_prop.router,
+        internal.router,
+    )
     for router in routers:
         app.include_router(router)
     if container.settings.dev_login_available:

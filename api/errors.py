@@ -35,6 +35,8 @@ from domain.identity.errors import (
 )
 from domain.market.errors import BadChannel, BadRange, UnknownAsset, UnknownChannel
 from domain.market.intervals import UnknownInterval
+from domain.prop.errors import AccountNotFound, AccountNotOpen, InvalidCommand, OrderConflict
+from projections.prop_reads import ProjectionLagging
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_PREFIX = "urn:clash:problem:"
@@ -94,6 +96,11 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     BadRange: ProblemKind(422, "market", "Bad time range"),
     UnknownInterval: ProblemKind(422, "market", "Unknown interval", "unknown_interval"),
     BadCursor: ProblemKind(422, "request", "Bad cursor"),
+    AccountNotFound: ProblemKind(404, "prop", "Account not found"),
+    OrderConflict: ProblemKind(409, "prop", "Client order id conflict"),
+    AccountNotOpen: ProblemKind(409, "prop", "Account closed"),
+    InvalidCommand: ProblemKind(422, "prop", "Invalid command"),
+    ProjectionLagging: ProblemKind(503, "prop", "Read models lagging"),
 }
 STATUS_OVERRIDES = {("service-token", "scope_missing"): 403}
 
@@ -130,6 +137,8 @@ def _known_error(request: Request, exc: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, ProjectionLagging):
+        headers["Retry-After"] = "1"
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     if status >= 500:

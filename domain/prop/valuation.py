@@ -59,29 +59,75 @@ class AccountValue:
     positions: tuple[PositionValue, ...]
 
 
+@dataclass(frozen=True)
+class Holding:
+    """A position as stored (aggregate state or read model): size, entry, leverage, stops."""
+
+    position: Position
+    leverage: int
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Totals:
+    """An account's folded totals, in USDC."""
+
+    account_id: str
+    status: str
+    collateral: Decimal
+    realized_pnl: Decimal
+    fees: Decimal
+    funding: Decimal
+
+
 def value_account(
     account: PropAccount, marks: Mapping[str, Decimal], instruments: Mapping[str, Instrument]
 ) -> AccountValue:
     """Value ``account`` at ``marks`` (positions without a mark are valued at entry)."""
-    positions = {a: Position(a, p["size"], p["entry_price"]) for a, p in account.positions.items()}
+    holdings = {
+        a: Holding(
+            Position(a, p["size"], p["entry_price"]),
+            int(p["leverage"]),
+            p.get("stop_loss"),
+            p.get("take_profit"),
+        )
+        for a, p in account.positions.items()
+    }
+    totals = Totals(
+        str(account.id),
+        account.status,
+        account.collateral,
+        micros_to_decimal(account.realized_micros),
+        micros_to_decimal(account.fees_micros),
+        micros_to_decimal(account.funding_micros),
+    )
+    return value_holdings(totals, holdings, marks, instruments)
+
+
+def value_holdings(
+    totals: Totals,
+    holdings: Mapping[str, Holding],
+    marks: Mapping[str, Decimal],
+    instruments: Mapping[str, Instrument],
+) -> AccountValue:
+    """Value folded totals and holdings at ``marks`` (unmarked positions at entry)."""
+    positions = {a: h.position for a, h in holdings.items()}
     at = {a: marks.get(a, positions[a].entry_price) for a in positions}
     tiers: dict[str, tuple[MarginTier, ...]] = {a: tiers_of(instruments[a].spec) for a in positions}
-    value = account_value(account.collateral, positions.values(), at)
+    value = account_value(totals.collateral, positions.values(), at)
     used = sum(
-        (
-            initial_margin(p.notional(at[a]), int(account.positions[a]["leverage"]))
-            for a, p in positions.items()
-        ),
+        (initial_margin(p.notional(at[a]), holdings[a].leverage) for a, p in positions.items()),
         start=Decimal(0),
     )
-    rows = tuple(_position(account, positions, a, at, tiers) for a in sorted(positions))
+    rows = tuple(_position(totals.collateral, holdings, a, at, tiers) for a in sorted(positions))
     return AccountValue(
-        account_id=str(account.id),
-        status=account.status,
-        collateral=account.collateral,
-        realized_pnl=micros_to_decimal(account.realized_micros),
-        fees=micros_to_decimal(account.fees_micros),
-        funding=micros_to_decimal(account.funding_micros),
+        account_id=totals.account_id,
+        status=totals.status,
+        collateral=totals.collateral,
+        realized_pnl=totals.realized_pnl,
+        fees=totals.fees,
+        funding=totals.funding,
         account_value=value,
         margin_used=used,
         maintenance_required=maintenance_required(positions.values(), at, tiers),
@@ -91,25 +137,25 @@ def value_account(
 
 
 def _position(
-    account: PropAccount,
-    positions: Mapping[str, Position],
+    collateral: Decimal,
+    holdings: Mapping[str, Holding],
     asset: str,
     marks: Mapping[str, Decimal],
     tiers: Mapping[str, tuple[MarginTier, ...]],
 ) -> PositionValue:
-    held, position = account.positions[asset], positions[asset]
-    leverage = int(held["leverage"])
+    held = holdings[asset]
+    position = held.position
     return PositionValue(
         asset=asset,
         size=position.size,
         entry_price=position.entry_price,
         mark=marks[asset],
-        leverage=leverage,
+        leverage=held.leverage,
         unrealized_pnl=unrealized_pnl(position, marks[asset]),
-        margin_used=initial_margin(position.notional(marks[asset]), leverage),
+        margin_used=initial_margin(position.notional(marks[asset]), held.leverage),
         liquidation_price=portfolio_liquidation_price(
-            asset, account.collateral, list(positions.values()), marks, tiers
+            asset, collateral, [h.position for h in holdings.values()], marks, tiers
         ),
-        stop_loss=held.get("stop_loss"),
-        take_profit=held.get("take_profit"),
+        stop_loss=held.stop_loss,
+        take_profit=held.take_profit,
     )
