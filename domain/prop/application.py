@@ -97,6 +97,25 @@ class PropLedger(ClashApplication):
 
         return self._on_account(account_id, command)
 
+    def close_position(
+        self, account_id: UUID, asset: str, *, client_order_id: str
+    ) -> trading.OrderOutcome:
+        """Close the whole position in ``asset`` with a reduce-only market order."""
+        account = self.account(account_id)
+        held = account.positions.get(asset)
+        size = abs(held["size"]) if held else Decimal(0)
+        side = trading.Side.SELL if held and held["size"] > 0 else trading.Side.BUY
+        leverage = int(held["leverage"]) if held else 1
+        order = MarketOrder(
+            client_order_id,
+            asset,
+            side,
+            size if size > 0 else Decimal(1),
+            leverage,
+            reduce_only=True,
+        )
+        return self.submit_order(account_id, order)
+
     def apply_marks(self, account_id: UUID, marks: Mapping[str, Decimal]) -> list[str]:
         """Run stop-loss, take-profit and liquidation checks at these marks."""
 

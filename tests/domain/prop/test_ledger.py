@@ -294,3 +294,13 @@ def test_close_all_without_a_mark_is_a_clear_error(ledger: PropLedger, market: F
     del market.marks["BTC"]
     with pytest.raises(InvalidCommand):
         ledger.close_all(account_id, admin="admin-1")
+
+
+def test_close_position_flattens_with_a_reduce_only_order(ledger: PropLedger) -> None:
+    account_id = _open(ledger)
+    ledger.submit_order(account_id, _order(size="0.3"))
+    outcome = ledger.close_position(account_id, "BTC", client_order_id="close-1")
+    assert outcome.status == "filled"
+    assert ledger.account(account_id).positions == {}
+    flat = ledger.close_position(account_id, "BTC", client_order_id="close-2")
+    assert (flat.status, flat.reason) == ("rejected", "reduce_only_would_increase")
