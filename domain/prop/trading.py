@@ -125,10 +125,37 @@ def submit_order(
         origin="order",
         client_order_id=order.client_order_id,
         fingerprint=order.fingerprint(),
-        leverage=order.leverage,
-        stops=(order.stop_loss, order.take_profit),
+        leverage=_leverage_after(account, order, decision),
+        stops=_stops_after(account, order, decision),
     )
     return OrderOutcome(order.client_order_id, "filled", None, account.version)
+
+
+def _flipped_or_new(account: PropAccount, decision: Filled) -> bool:
+    held = account.positions.get(decision.asset)
+    after = decision.position
+    return held is None or (after is not None and (after.size > 0) != (held["size"] > 0))
+
+
+def _leverage_after(account: PropAccount, order: MarketOrder, decision: Filled) -> int:
+    """A position keeps its leverage when reduced; adding to it sets the order's leverage."""
+    held = account.positions.get(decision.asset)
+    if held is None or _flipped_or_new(account, decision):
+        return order.leverage
+    reducing = (decision.size > 0) != (held["size"] > 0)
+    return int(held["leverage"]) if reducing else order.leverage
+
+
+def _stops_after(
+    account: PropAccount, order: MarketOrder, decision: Filled
+) -> tuple[Decimal | None, Decimal | None]:
+    """Stops an order states replace the position's; unstated ones survive (not a flip)."""
+    held = account.positions.get(decision.asset)
+    if held is None or _flipped_or_new(account, decision):
+        return order.stop_loss, order.take_profit
+    stop = order.stop_loss if order.stop_loss is not None else held.get("stop_loss")
+    take = order.take_profit if order.take_profit is not None else held.get("take_profit")
+    return stop, take
 
 
 def _record_fill(

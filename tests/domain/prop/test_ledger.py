@@ -304,3 +304,20 @@ def test_close_position_flattens_with_a_reduce_only_order(ledger: PropLedger) ->
     assert ledger.account(account_id).positions == {}
     flat = ledger.close_position(account_id, "BTC", client_order_id="close-2")
     assert (flat.status, flat.reason) == ("rejected", "reduce_only_would_increase")
+
+
+def test_reducing_order_keeps_stops_and_leverage(ledger: PropLedger) -> None:
+    account_id = _open(ledger)
+    ledger.submit_order(
+        account_id,
+        _order("open", size="0.02", leverage=10, stop_loss=D("90000"), take_profit=D("120000")),
+    )
+    ledger.submit_order(
+        account_id, _order("trim", side=Side.SELL, size="0.01", leverage=1, reduce_only=True)
+    )
+    held = ledger.account(account_id).positions["BTC"]
+    assert (held["stop_loss"], held["take_profit"], held["leverage"]) == (
+        D("90000"),
+        D("120000"),
+        10,
+    )
