@@ -34,13 +34,16 @@ import psycopg
 from psycopg import sql
 
 from adapters.structured_logs import configure_logging
-from tests.benchmarks import auth, market, workers
+from tests.benchmarks import auth, market, prop, workers
 
 POSTGRES_URL = os.environ.get(
     "CLASH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 BACKENDS = ("sqlite", "postgres")
-Measurement = tuple[str, int, float, list[float]]
+# (name, operations, seconds, latencies in seconds[, extra keys for the figure])
+Measurement = (
+    tuple[str, int, float, list[float]] | tuple[str, int, float, list[float], dict[str, Any]]
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,6 +77,7 @@ def _benchmarks(
     yield from workers.run(database_url, schema, quick=quick)
     yield from auth.run(database_url, schema, quick=quick, workdir=scratch)
     yield from market.run(database_url, schema, quick=quick)
+    yield from prop.run(database_url, schema, quick=quick)
 
 
 @contextmanager
@@ -97,8 +101,12 @@ def _postgres(statement: sql.Composed) -> None:
 
 
 def figure(backend: str, measured: Measurement) -> dict[str, Any]:
-    """Turn one measurement into its published figure (rates per second, latencies in ms)."""
-    name, operations, seconds, latencies = measured
+    """Turn one measurement into its published figure (rates per second, latencies in ms).
+
+    A fifth element, if any, holds extra keys (``verified``, ...) appended to the figure.
+    """
+    name, operations, seconds, latencies = measured[:4]
+    extra: dict[str, Any] = measured[4] if len(measured) > 4 else {}
     ordered = sorted(latencies)
     return {
         "name": name,
@@ -108,6 +116,7 @@ def figure(backend: str, measured: Measurement) -> dict[str, Any]:
         "ops_per_second": round(operations / seconds, 1) if seconds > 0 else None,
         "p50_ms": percentile_ms(ordered, 50),
         "p95_ms": percentile_ms(ordered, 95),
+        **extra,
     }
 
 

@@ -33,7 +33,14 @@ EXPECTED = {
     "market.features_pure",
     "market.features_backfill",
     "market.features_incremental",
+    "prop.raw_single_save",
+    "prop.fills_1",
+    "prop.fills_16",
+    "prop.projection_catch_up",
+    "prop.projection_rebuild",
+    "prop.audit",
 }
+VERIFIED = {"prop.fills_1", "prop.fills_16"}  # fills counted per account after the run
 
 
 def test_quick_suite_on_sqlite_reports_every_figure() -> None:
@@ -49,5 +56,8 @@ def test_quick_suite_on_sqlite_reports_every_figure() -> None:
         assert result["seconds"] > 0, result
         assert result["ops_per_second"] > 0, result
         assert 0 <= result["p50_ms"] <= result["p95_ms"], result  # rounded: may be 0.0
+        if result["name"] in VERIFIED:
+            assert result["verified"] is True, result
+            assert result["vs_raw_single_save"] > 0, result
     assert document["machine"]["cpu_count"] >= 1
     assert document["machine"]["python"]
