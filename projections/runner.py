@@ -39,6 +39,11 @@ class Projection(ABC):
     def apply(self, session: Session, event: Any, position: int) -> None:
         """Write the rows one event implies (unhandled event types write nothing)."""
 
+    def apply_page(self, session: Session, events: Sequence[tuple[Any, int]]) -> None:
+        """Write the rows of a page of events (override to batch the writes)."""
+        for event, position in events:
+            self.apply(session, event, position)
+
 
 @dataclass(frozen=True)
 class ProjectionStatus:
@@ -92,11 +97,9 @@ class ProjectionRunner:
     def _apply_page(self, batch: Sequence[Any]) -> None:
         mapper = self.application.mapper
         try:
+            events = [(mapper.to_domain_event(n), n.id) for n in batch]
             with self.database.transaction() as session:
-                for notification in batch:
-                    self.projection.apply(
-                        session, mapper.to_domain_event(notification), notification.id
-                    )
+                self.projection.apply_page(session, events)
                 self._track(session, batch[-1].id, "running", None)
         except Exception as exc:
             with self.database.transaction() as session:

@@ -68,20 +68,21 @@ url, schema, page, pause_past = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(
 database, clock = open_database(url, schema=schema), SystemClock()
 ledger = PropLedger(clock=clock, factory_builder=factory_builder(database))
 projection = PropLedgerProjection()
-apply, applied = projection.apply, [0]
+apply_page = projection.apply_page
 
-def traced(session, event, position):
-    apply(session, event, position)
-    applied[0] += 1
-    if pause_past and position > pause_past and applied[0] == page // 2:
-        print(f"crash-test paused position={position} uncommitted={applied[0]}", flush=True)
+def traced(session, events):
+    half = len(events) // 2
+    apply_page(session, events[:half])
+    position = events[half - 1][1] if half else events[0][1]
+    if pause_past and events[-1][1] > pause_past and half:
+        print(f"crash-test paused position={position} uncommitted={half}", flush=True)
         time.sleep(600)
+    apply_page(session, events[half:])
 
 def committed(position, head):
-    applied[0] = 0
     print(f"crash-test committed position={position} head={head}", flush=True)
 
-projection.apply = traced
+projection.apply_page = traced
 ProjectionRunner(database, ledger, projection, clock.now).catch_up(committed, page=page)
 print("crash-test done", flush=True)
 """
