@@ -47,6 +47,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
         redact_secrets,
     ]
     structlog.configure(

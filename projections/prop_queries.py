@@ -145,6 +145,15 @@ class PropQueries:
             for r in rows
         ]
 
+    def holders(self) -> dict[str, list[str]]:
+        """Every account holding positions, with its assets."""
+        holders: dict[str, list[str]] = {}
+        for row in self._all(
+            "SELECT account_id, asset FROM prop_positions_view ORDER BY account_id, asset", ()
+        ):
+            holders.setdefault(row["account_id"], []).append(row["asset"])
+        return holders
+
     def fills(self, account_id: str, *, after: int, limit: int) -> list[FillRow]:
         """Fills after event version ``after``, oldest first."""
         rows = self._all(

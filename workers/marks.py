@@ -27,6 +27,7 @@ from adapters.database import Session, from_micros, to_micros
 from adapters.market_quotes import NoMarketData, quote
 from domain.market.intervals import floor_to_interval
 from domain.prop.valuation import value_account
+from projections.prop_queries import PropQueries
 from workers.runtime import WorkItem
 
 CURSOR = "marks"
@@ -61,14 +62,8 @@ class MarkWorker:
         self._advance(market_now)
 
     def _holders(self) -> dict[UUID, list[str]]:
-        with self.container.database.transaction(write=False) as session:
-            rows = session.fetch_all(
-                "SELECT account_id, asset FROM prop_positions_view ORDER BY account_id, asset"
-            )
-        holders: dict[UUID, list[str]] = {}
-        for row in rows:
-            holders.setdefault(UUID(row["account_id"]), []).append(row["asset"])
-        return holders
+        holders = PropQueries(self.container.database).holders()
+        return {UUID(account_id): assets for account_id, assets in holders.items()}
 
     def _marks(self, assets: list[str], at: datetime) -> dict[str, Decimal]:
         marks = {}

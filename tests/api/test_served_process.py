@@ -144,6 +144,7 @@ def test_serve_offline_replays_bundled_candles_as_the_market(serve) -> None:
     assert clock["now"] > "2021-07-03T00:30:00Z", clock
     assert candles["data"][0]["open"] == "33786.54"
     assert all(c["closeTime"] <= clock["now"] for c in candles["data"])
+    assert "work item failed" not in served.log.read_text(), "a worker failed under serve"
 
 
 def _connections(application_name: str) -> int:
