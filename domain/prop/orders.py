@@ -88,6 +88,7 @@ class Filled:
     fee: Decimal
     realized_pnl: Decimal
     position: Position | None
+    instrument: Instrument
 
 
 @dataclass(frozen=True)
@@ -132,19 +133,19 @@ def decide(
     marks: Mapping[str, Decimal],
 ) -> Filled | Rejected:
     """Run the gates; fill the order at the slipped, gridded reference price if all pass."""
-    early = _account_gate(view) or _asset_gate(view, order, instrument)
+    early = _account_gate(view)
     if early is not None:
         return early
-    assert instrument is not None  # _asset_gate rejects a missing instrument
+    listed = _listed(view, order, instrument)
+    if isinstance(listed, Rejected):
+        return listed
     if reference is None:
         return Rejected(RejectReason.NO_MARK, f"asset={order.asset}")
     size = _executable_size(view, order)
-    price = fill_price(
-        reference, order.side, view.rules.slippage_bps, instrument.spec.size_decimals
-    )
+    price = fill_price(reference, order.side, view.rules.slippage_bps, listed.spec.size_decimals)
     # A held position without a mark is valued at its entry price (documented fallback).
     at_entry = {asset: p.entry_price for asset, p in view.positions.items()}
-    case = _Case(view, order, instrument, size, price, {**at_entry, **marks, order.asset: price})
+    case = _Case(view, order, listed, size, price, {**at_entry, **marks, order.asset: price})
     for gate in GATES:
         rejected = gate(case)
         if rejected is not None:
@@ -160,14 +161,14 @@ def _account_gate(view: AccountView) -> Rejected | None:
     return None
 
 
-def _asset_gate(
+def _listed(
     view: AccountView, order: MarketOrder, instrument: Instrument | None
-) -> Rejected | None:
+) -> Instrument | Rejected:
     if order.asset not in view.rules.allowed_assets:
         return Rejected(RejectReason.ASSET_NOT_ALLOWED, f"asset={order.asset} not in the rules")
     if instrument is None or instrument.spec.delisted:
         return Rejected(RejectReason.ASSET_NOT_ALLOWED, f"asset={order.asset} is not listed")
-    return None
+    return instrument
 
 
 def _executable_size(view: AccountView, order: MarketOrder) -> Decimal:
@@ -287,6 +288,7 @@ def _fill(case: _Case, reference: Decimal) -> Filled:
         fee=fee(case.size, case.price, case.instrument.taker_fee_rate),
         realized_pnl=effect.realized_pnl,
         position=effect.position,
+        instrument=case.instrument,
     )
 
 

@@ -117,11 +117,9 @@ def submit_order(
         return OrderOutcome(
             order.client_order_id, "rejected", decision.reason.value, account.version
         )
-    assert instrument is not None  # decide() fills only with an instrument
     _record_fill(
         account,
         decision,
-        instrument,
         origin="order",
         client_order_id=order.client_order_id,
         fingerprint=order.fingerprint(),
@@ -161,7 +159,6 @@ def _stops_after(
 def _record_fill(
     account: PropAccount,
     filled: Filled,
-    instrument: Instrument,
     *,
     origin: str,
     client_order_id: str,
@@ -185,7 +182,7 @@ def _record_fill(
         leverage=leverage,
         stop_loss=stops[0] if after else None,
         take_profit=stops[1] if after else None,
-        instrument_version=instrument.version,
+        instrument_version=filled.instrument.version,
         position_size=after.size if after else Decimal(0),
         position_entry=after.entry_price if after else None,
         postings=postings_document(postings),
@@ -213,11 +210,11 @@ def close_at(
         fee(abs(position.size), price, instrument.taker_fee_rate),
         effect.realized_pnl,
         None,
+        instrument,
     )
     _record_fill(
         account,
         filled,
-        instrument,
         origin=origin,
         client_order_id=key,
         fingerprint="",
