@@ -19,7 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from adapters.settings import Settings
-from adapters.source_http import Charge, Pacing, Retries, SourceHttp, WeightBudget
+from adapters.source_http import Charge, Pacing, SourceHttp, SourceOptions, WeightBudget
 from domain.market.model import TvlPoint
 from domain.market.payloads_defillama import (
     SOURCE,
@@ -54,21 +54,11 @@ class DefiLlamaClient:
         pacing: Pacing | None = None,
     ) -> DefiLlamaClient:
         """Build a client with one conservative budget for both hosts."""
-        pacing = pacing or Pacing()
-        retries = Retries(max_attempts=max_attempts)
-
-        def http(base_url: str) -> SourceHttp:
-            return SourceHttp(
-                SOURCE,
-                base_url,
-                timeout_seconds=timeout_seconds,
-                retries=retries,
-                transport=transport,
-                pacing=pacing,
-            )
-
-        budget = WeightBudget("defillama", REQUESTS_PER_MINUTE, 60.0, pacing.monotonic)
-        return cls(http(api_url), http(yields_url), budget)
+        options = SourceOptions(
+            SOURCE, timeout_seconds, max_attempts, transport, pacing or Pacing()
+        )
+        budget = WeightBudget("defillama", REQUESTS_PER_MINUTE, 60.0, options.pacing.monotonic)
+        return cls(options.http(api_url), options.http(yields_url), budget)
 
     @classmethod
     def from_settings(

@@ -25,7 +25,7 @@ from decimal import Decimal
 import httpx
 
 from adapters.settings import Settings
-from adapters.source_http import Charge, Pacing, Retries, SourceHttp, WeightBudget
+from adapters.source_http import Charge, Pacing, SourceHttp, SourceOptions, WeightBudget
 from domain.market.intervals import EPOCH, floor_to_interval, interval_length
 from domain.market.model import AssetContext, Candle, FundingRate, OrderBook, PerpSpec
 from domain.market.payloads_hyperliquid import (
@@ -80,16 +80,11 @@ class HyperliquidClient:
         pacing: Pacing | None = None,
     ) -> HyperliquidClient:
         """Build a client with its own 1200-weight-per-minute budget."""
-        pacing = pacing or Pacing()
-        http = SourceHttp(
-            SOURCE,
-            base_url,
-            timeout_seconds=timeout_seconds,
-            retries=Retries(max_attempts=max_attempts),
-            transport=transport,
-            pacing=pacing,
+        options = SourceOptions(
+            SOURCE, timeout_seconds, max_attempts, transport, pacing or Pacing()
         )
-        return cls(http, WeightBudget("hyperliquid", WEIGHT_PER_MINUTE, 60.0, pacing.monotonic))
+        budget = WeightBudget("hyperliquid", WEIGHT_PER_MINUTE, 60.0, options.pacing.monotonic)
+        return cls(options.http(base_url), budget)
 
     @classmethod
     def from_settings(

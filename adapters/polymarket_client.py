@@ -24,7 +24,7 @@ from typing import TypeVar
 import httpx
 
 from adapters.settings import Settings
-from adapters.source_http import Charge, Pacing, Retries, SourceHttp, WeightBudget
+from adapters.source_http import Charge, Pacing, SourceHttp, SourceOptions, WeightBudget
 from domain.market.intervals import EPOCH
 from domain.market.model import OrderBook, PredictionMarket, PricePoint
 from domain.market.payloads_polymarket import (
@@ -120,24 +120,16 @@ class PolymarketClient:
         pacing: Pacing | None = None,
     ) -> PolymarketClient:
         """Build a client whose budgets follow Polymarket's documented limits."""
-        pacing = pacing or Pacing()
-        retries = Retries(max_attempts=max_attempts)
-
-        def http(base_url: str) -> SourceHttp:
-            return SourceHttp(
-                SOURCE,
-                base_url,
-                timeout_seconds=timeout_seconds,
-                retries=retries,
-                transport=transport,
-                pacing=pacing,
-            )
-
+        options = SourceOptions(
+            SOURCE, timeout_seconds, max_attempts, transport, pacing or Pacing()
+        )
         budgets = {
-            name: WeightBudget(f"polymarket {name}", limit, WINDOW_SECONDS, pacing.monotonic)
+            name: WeightBudget(
+                f"polymarket {name}", limit, WINDOW_SECONDS, options.pacing.monotonic
+            )
             for name, limit in LIMITS.items()
         }
-        return cls(http(gamma_url), http(clob_url), budgets)
+        return cls(options.http(gamma_url), options.http(clob_url), budgets)
 
     @classmethod
     def from_settings(

@@ -32,7 +32,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -205,6 +205,28 @@ class _Request:
     charges: Sequence[Charge]
     params: tuple[tuple[str, str], ...] | None
     body: object
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """How every HTTP client of one source connects (shared by the source's clients)."""
+
+    source: str
+    timeout_seconds: float = 10.0
+    max_attempts: int = 4
+    transport: httpx.AsyncBaseTransport | None = None
+    pacing: Pacing = field(default_factory=Pacing)
+
+    def http(self, base_url: str) -> SourceHttp:
+        """An HTTP client of this source for ``base_url``."""
+        return SourceHttp(
+            self.source,
+            base_url,
+            timeout_seconds=self.timeout_seconds,
+            retries=Retries(max_attempts=self.max_attempts),
+            transport=self.transport,
+            pacing=self.pacing,
+        )
 
 
 class SourceHttp:

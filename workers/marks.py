@@ -17,7 +17,7 @@ period). Equity snapshots are rows, not account events: they would race the trad
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -42,6 +42,7 @@ class MarkWorker:
     name: str = "marks"
     interval: timedelta = timedelta(seconds=1)
     critical: bool = False
+    _queries: PropQueries | None = field(default=None, init=False)
 
     def pending(self, now: datetime) -> Sequence[WorkItem]:
         """One step whenever the market clock moved past the cursor."""
@@ -62,7 +63,9 @@ class MarkWorker:
         self._advance(market_now)
 
     def _holders(self) -> dict[UUID, list[str]]:
-        holders = PropQueries(self.container.database).holders()
+        if self._queries is None:  # one instance: it checks the views exist only once
+            self._queries = PropQueries(self.container.database)
+        holders = self._queries.holders()
         return {UUID(account_id): assets for account_id, assets in holders.items()}
 
     def _marks(self, assets: list[str], at: datetime) -> dict[str, Decimal]:

@@ -27,11 +27,12 @@ class Projector:
 
     def pending(self, now: datetime) -> Sequence[WorkItem]:
         """Every projection that is behind its log."""
-        return [
-            WorkItem(r.projection.name)
-            for r in self.runners
-            if r.status().lag > 0 or r.status().version != r.projection.version
-        ]
+        behind = []
+        for runner in self.runners:
+            status = runner.status()  # two queries: read it once per runner
+            if status.lag > 0 or status.version != runner.projection.version:
+                behind.append(WorkItem(runner.projection.name))
+        return behind
 
     def perform(self, item: WorkItem, now: datetime) -> None:
         """Catch one projection up."""
