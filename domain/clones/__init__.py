@@ -1,0 +1,1 @@
+"""The clones module: clones, drafts, versions, public profiles, reports and moderation."""

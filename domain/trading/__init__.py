@@ -1,0 +1,1 @@
+"""The trading module: compiled strategies, account bindings, decisions and their audit."""
