@@ -12,10 +12,13 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from adapters.artifact_store import FilesystemArtifacts
 from adapters.asset_registry import AssetRegistry, FeeSchedule
 from adapters.clocks import SystemClock
 from adapters.contract_wallets import JsonRpcContractWallets
 from adapters.database import Database, open_database
+from adapters.decision_store import DecisionStore
+from adapters.entitlements import EntitlementPort
 from adapters.entropy import SystemEntropy
 from adapters.event_stores import factory_builder
 from adapters.feature_channels import FeatureChannels
@@ -25,16 +28,23 @@ from adapters.market_replay import ReplayMarketClock, ReplayStore
 from adapters.market_store import MarketStore
 from adapters.market_view import MarketMemoryView
 from adapters.migrations import migrate
+from adapters.model_router import ModelRouter, build_model_router
 from adapters.rate_limits import AuthRateLimiter
 from adapters.settings import JwtKeySetting, Settings, load_settings
 from adapters.source_health_store import SourceHealthStore
+from adapters.trading_engine import TradingEngine
+from adapters.trading_market import MarketReader
 from domain.application import FactoryBuilder
 from domain.clock import Clock
+from domain.clones.application import CloneService
+from domain.clones.tiers import TierTable
+from domain.economy.application import Economy
 from domain.identity.access_tokens import AccessKey
 from domain.identity.policy import IdentityPolicy, checksum_address
 from domain.identity.ports import Entropy
 from domain.identity.service import IdentityService
 from domain.prop.application import PropLedger
+from domain.trading.application import TradingDesk
 
 # Where the bundled 5-minute data starts: the replay market clock's first instant.
 REPLAY_DATA_START = datetime(2021, 7, 3, tzinfo=UTC)
@@ -57,11 +67,23 @@ class Container:
     source_health: SourceHealthStore
     features: FeatureChannels
     prop: PropLedger
+    clones: CloneService
+    economy: Economy
+    entitlements: EntitlementPort
+    tiers: TierTable
+    trading: TradingDesk
+    model_router: ModelRouter
+    decisions: DecisionStore
+    artifacts: FilesystemArtifacts
+    trading_engine: TradingEngine
     closers: list[object] = field(default_factory=list)
 
     def close(self) -> None:
         """Release connections and clients."""
         self.prop.close()
+        self.clones.close()
+        self.economy.close()
+        self.trading.close()
         for closer in self.closers:
             close = getattr(closer, "close", None)
             if callable(close):
@@ -105,6 +127,27 @@ def bootstrap(
     the_market_clock = market_clock or default_market_clock(settings, replay)
     prop = PropLedger(clock=the_market_clock, factory_builder=events)
     prop.bind_market(MarketMemoryView(assets, market))
+    tiers = settings.tiers
+    economy = Economy(clock=service_clock, factory_builder=events, tiers=tiers)
+    entitlements = EntitlementPort(economy, mock_starter=settings.mock_entitlements)
+    clones = CloneService(clock=service_clock, factory_builder=events)
+    clones.bind_entitlements(entitlements)
+    trading = TradingDesk(clock=the_market_clock, factory_builder=events)
+    model_router = build_model_router(settings, transport=http_transport)
+    decisions = DecisionStore(database)
+    artifacts = FilesystemArtifacts(settings.effective_artifact_dir)
+    features = FeatureChannels(FeatureStore(database), market)
+    engine = TradingEngine(
+        prop=prop,
+        versions=clones,
+        entitlements=entitlements,
+        tiers=tiers,
+        market=MarketReader(features, market, assets),
+        decisions=decisions,
+        artifacts=artifacts,
+        router=model_router,
+        service_clock=service_clock,
+    )
     contract_wallets = (
         JsonRpcContractWallets(settings.eip1271_rpc_url, transport=http_transport)
         if settings.eip1271_rpc_url
@@ -131,9 +174,18 @@ def bootstrap(
         assets=assets,
         replay=replay,
         source_health=SourceHealthStore(database),
-        features=FeatureChannels(FeatureStore(database), market),
+        features=features,
         prop=prop,
-        closers=[contract_wallets] if contract_wallets else [],
+        clones=clones,
+        economy=economy,
+        entitlements=entitlements,
+        tiers=tiers,
+        trading=trading,
+        model_router=model_router,
+        decisions=decisions,
+        artifacts=artifacts,
+        trading_engine=engine,
+        closers=([contract_wallets] if contract_wallets else []) + [model_router],
     )
 
 

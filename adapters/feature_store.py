@@ -127,6 +127,16 @@ class FeatureStore:
             )
         return [_point(channel, row) for row in rows]
 
+    def latest(self, channel: Channel, *, known_at: datetime, count: int) -> list[FeaturePoint]:
+        """The last ``count`` values knowable by ``known_at``, oldest first."""
+        with self.database.transaction(write=False) as session:
+            rows = session.fetch_all(
+                "SELECT * FROM market_features WHERE channel_id = %s AND knowable_at <= %s"
+                " ORDER BY open_time DESC LIMIT %s",
+                (channel.channel_id, to_micros(known_at), count),
+            )
+        return [_point(channel, row) for row in reversed(rows)]
+
 
 def _channel(row: dict[str, Any]) -> Channel:
     last = row["last_open_time"]

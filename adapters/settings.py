@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from domain.clones.tiers import TierTable, TierTableInvalid
+from domain.trading.spec import MODEL_TIERS
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-do-not-use-in-production-0123456789"
 DEV_REFRESH_PEPPER = "dev-only-refresh-pepper-do-not-use-in-production-012345"
@@ -47,6 +51,19 @@ class JwtKeySetting(BaseModel):
         if self.alg == "EdDSA" and not self.public_key:
             raise ValueError("an EdDSA key needs public_key (and private_key to sign)")
         return self
+
+
+class ModelRouteSetting(BaseModel):
+    """One route of a model tier (see ``adapters.model_router.Route``)."""
+
+    provider: Literal["rules", "openai-compatible"]
+    model: str = Field(min_length=1)
+    timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    retries: int = Field(default=1, ge=0, le=5)
+
+
+def _rules_everywhere() -> dict[str, list[ModelRouteSetting]]:
+    return {tier: [ModelRouteSetting(provider="rules", model="rules")] for tier in MODEL_TIERS}
 
 
 def _split_list(value: Any) -> Any:
@@ -139,6 +156,22 @@ class Settings(BaseSettings):
         default_factory=lambda: ["Ethereum", "Solana"]
     )
 
+    # Entitlement tiers: a JSON list of tier objects overriding DEFAULT_TIERS (docs/clones.md).
+    tier_table: list[dict[str, Any]] | None = None
+    mock_entitlements: bool = True
+
+    # Model routing: JSON {"tier": [{"provider", "model", "timeout_seconds", "retries"}]};
+    # a tier left out routes to ``rules``, so nothing needs the network by default.
+    model_routes: dict[str, list[ModelRouteSetting]] = Field(default_factory=_rules_everywhere)
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_json_mode: Literal["json_schema", "json_object", "none"] = "json_schema"
+
+    # Decision artifacts (context, prompt, response): a directory (default: ``artifacts``
+    # beside the SQLite file, else ``./var/artifacts``) and how many days they are kept.
+    artifact_dir: str | None = None
+    artifact_retention_days: int = Field(default=30, ge=1, le=3650)
+
     @field_validator(
         "siwe_chain_ids",
         "admin_addresses",
@@ -153,10 +186,49 @@ class Settings(BaseSettings):
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
 
+    @field_validator("tier_table")
+    @classmethod
+    def _tier_table(cls, value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        if value is not None:
+            try:
+                TierTable.from_document(value)
+            except TierTableInvalid as exc:
+                raise ValueError(f"CLASH_TIER_TABLE: {exc}") from None
+        return value
+
     @field_validator("jwt_keys", mode="before")
     @classmethod
     def _keys_json(cls, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("model_routes", mode="before")
+    @classmethod
+    def _routes_json(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("model_routes")
+    @classmethod
+    def _routes_per_tier(
+        cls, value: dict[str, list[ModelRouteSetting]]
+    ) -> dict[str, list[ModelRouteSetting]]:
+        unknown = sorted(set(value) - set(MODEL_TIERS))
+        if unknown:
+            raise ValueError(f"CLASH_MODEL_ROUTES names unknown tiers {unknown}")
+        if any(not routes for routes in value.values()):
+            raise ValueError("CLASH_MODEL_ROUTES gives a tier no route")
+        return {**_rules_everywhere(), **value}
+
+    @model_validator(mode="after")
+    def _model_routes_reachable(self) -> Settings:
+        for tier, routes in self.model_routes.items():
+            if not self.openai_base_url and any(
+                route.provider == "openai-compatible" for route in routes
+            ):
+                raise ValueError(
+                    f"CLASH_MODEL_ROUTES routes tier {tier} to openai-compatible,"
+                    " which needs CLASH_OPENAI_BASE_URL"
+                )
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -188,6 +260,8 @@ class Settings(BaseSettings):
             problems.append("CLASH_DEV_LOGIN_ENABLED must be false")
         if "*" in self.cors_origins:
             problems.append("CLASH_CORS_ORIGINS must not contain *")
+        if self.mock_entitlements:
+            problems.append("CLASH_MOCK_ENTITLEMENTS must be false")
         return problems
 
     @property
@@ -196,9 +270,23 @@ class Settings(BaseSettings):
         return self.env == "development" and self.dev_login_enabled
 
     @property
+    def tiers(self) -> TierTable:
+        """The entitlement tier table: ``CLASH_TIER_TABLE`` when set, else the defaults."""
+        return TierTable() if self.tier_table is None else TierTable.from_document(self.tier_table)
+
+    @property
     def is_postgres(self) -> bool:
         """Whether the store is PostgreSQL (else the embedded SQLite file)."""
         return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def effective_artifact_dir(self) -> Path:
+        """Where decision artifacts are written."""
+        if self.artifact_dir:
+            return Path(self.artifact_dir)
+        if self.is_postgres:
+            return Path("var/artifacts")
+        return Path(self.sqlite_path.split("?")[0]).parent / "artifacts"
 
     @property
     def sqlite_path(self) -> str:

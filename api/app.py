@@ -18,7 +18,21 @@ from adapters.bootstrap import Container
 from adapters.heartbeats import MonitoredWorker
 from api.errors import install_problem_handlers
 from api.middleware import RequestContextMiddleware
-from api.routes import admin, admin_prop, auth, health, internal, market, me, prop
+from api.routes import (
+    admin,
+    admin_clones,
+    admin_prop,
+    auth,
+    clones,
+    health,
+    internal,
+    market,
+    me,
+    prop,
+    public_clones,
+    trading,
+)
+from projections.clones_queries import ClonesQueries
 from projections.prop_queries import PropQueries
 from workers.catalog import build_workers
 
@@ -67,6 +81,7 @@ def create_app(
     )
     app.state.container = container
     app.state.prop_queries = PropQueries(container.database)
+    app.state.clones_queries = ClonesQueries(container.database)
     app.state.monitored_workers = list(build_workers(container) if monitored is None else monitored)
     install_problem_handlers(app)
     routers = (
@@ -78,6 +93,10 @@ def create_app(
         admin.router,
         admin_prop.router,
         internal.router,
+        clones.router,
+        public_clones.router,
+        admin_clones.router,
+        trading.router,
     )
     for router in routers:
         app.include_router(router)

@@ -24,6 +24,31 @@ from adapters.database import DatabaseUnavailable
 from adapters.rate_limits import RateLimited
 from api.pagination import BadCursor
 from domain.application import ConcurrentModification
+from domain.clones.errors import (
+    AlreadyRetired,
+    CloneConflict,
+    CloneNotFound,
+    CloneRetired,
+    InvalidName,
+    InvalidProfile,
+    InvalidReport,
+    MissingReason,
+    NoDraft,
+    NoOpenReports,
+    NothingToPublish,
+    NotRetired,
+    OwnCloneReport,
+    VersionNotFound,
+)
+from domain.clones.graph_errors import GraphInvalid, LayoutInvalid, StrategyDocumentInvalid
+from domain.clones.tiers import (
+    EntitlementError,
+    NoEntitlement,
+    TopologyBeyondEveryTier,
+    TopologyBeyondTier,
+    UnknownTier,
+)
+from domain.economy.errors import GrantConflict, InvalidGrant, TierNotInTable
 from domain.identity.errors import (
     ChallengeRefused,
     RefreshRejected,
@@ -36,6 +61,7 @@ from domain.identity.errors import (
 from domain.market.errors import BadChannel, BadRange, UnknownAsset, UnknownChannel
 from domain.market.intervals import UnknownInterval
 from domain.prop.errors import AccountNotFound, AccountNotOpen, InvalidCommand, OrderConflict
+from projections.clones_queries import ClonesReadsLagging
 from projections.prop_reads import ProjectionLagging
 
 PROBLEM_JSON = "application/problem+json"
@@ -101,6 +127,30 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     AccountNotOpen: ProblemKind(409, "prop", "Account closed"),
     InvalidCommand: ProblemKind(422, "prop", "Invalid command"),
     ProjectionLagging: ProblemKind(503, "prop", "Read models lagging"),
+    CloneNotFound: ProblemKind(404, "clones", "Clone not found"),
+    VersionNotFound: ProblemKind(404, "clones", "Version not found"),
+    CloneConflict: ProblemKind(409, "clones", "Clone id conflict"),
+    InvalidName: ProblemKind(422, "clones", "Invalid clone name"),
+    NoDraft: ProblemKind(409, "clones", "No draft to publish"),
+    NothingToPublish: ProblemKind(409, "clones", "Nothing to publish"),
+    InvalidProfile: ProblemKind(422, "clones", "Invalid profile"),
+    InvalidReport: ProblemKind(422, "clones", "Invalid report"),
+    OwnCloneReport: ProblemKind(422, "clones", "Owners cannot report their own clone"),
+    CloneRetired: ProblemKind(409, "clones", "Clone retired by moderation"),
+    AlreadyRetired: ProblemKind(409, "clones", "Clone already retired"),
+    NotRetired: ProblemKind(409, "clones", "Clone not retired"),
+    NoOpenReports: ProblemKind(409, "clones", "No open reports"),
+    MissingReason: ProblemKind(422, "clones", "Reason required"),
+    GraphInvalid: ProblemKind(422, "clones", "Invalid strategy graph", "graph_invalid"),
+    LayoutInvalid: ProblemKind(422, "clones", "Invalid layout", "layout_invalid"),
+    ClonesReadsLagging: ProblemKind(503, "clones", "Read models lagging"),
+    TopologyBeyondEveryTier: ProblemKind(422, "entitlement", "Strategy beyond every tier"),
+    NoEntitlement: ProblemKind(403, "entitlement", "No entitlement"),
+    TopologyBeyondTier: ProblemKind(403, "entitlement", "Strategy beyond the clone's tier"),
+    UnknownTier: ProblemKind(422, "entitlement", "Unknown tier", "unknown_tier"),
+    TierNotInTable: ProblemKind(422, "economy", "Unknown tier"),
+    InvalidGrant: ProblemKind(422, "economy", "Invalid grant"),
+    GrantConflict: ProblemKind(409, "economy", "Grant reference conflict"),
 }
 STATUS_OVERRIDES = {("service-token", "scope_missing"): 403}
 
@@ -137,7 +187,7 @@ def _known_error(request: Request, exc: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
-    if isinstance(exc, ProjectionLagging):
+    if isinstance(exc, ProjectionLagging | ClonesReadsLagging):
         headers["Retry-After"] = "1"
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
@@ -150,7 +200,21 @@ def _known_error(request: Request, exc: Exception) -> JSONResponse:
         title=kind.title,
         detail=str(getattr(exc, "detail", "") or ""),
         headers=headers or None,
+        **_extensions(exc),
     )
+
+
+def _extensions(exc: Exception) -> dict[str, Any]:
+    # Problem members beyond the RFC's: what a client needs to show every broken part.
+    if isinstance(exc, StrategyDocumentInvalid):
+        return {"errors": [error.to_document() for error in exc.errors]}
+    if isinstance(exc, EntitlementError):
+        tier = getattr(exc, "tier", None)
+        found = {"violations": [v.to_document() for v in exc.violations]}
+        return found if tier is None else {**found, "tier": tier}
+    if isinstance(exc, InvalidProfile):
+        return {"field": exc.field}
+    return {}
 
 
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:

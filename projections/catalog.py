@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from eventsourcing.application import Application
+
 from adapters.bootstrap import Container
+from projections.clones import ClonesProjection
 from projections.prop_ledger import PropLedgerProjection
 from projections.runner import Projection, ProjectionRunner
+from projections.trading_bindings import TradingBindingsProjection
 
 
 class UnknownProjection(LookupError):
     """Raised when a projection name is not in the catalog."""
 
 
-def projections() -> dict[str, Projection]:
-    """The projections, by name."""
-    found: list[Projection] = [PropLedgerProjection()]
-    return {p.name: p for p in found}
+# Each projection with the name of the application whose log it folds.
+FOLDS: tuple[tuple[type[Projection], str], ...] = (
+    (PropLedgerProjection, "prop"),
+    (ClonesProjection, "clones"),
+    (TradingBindingsProjection, "trading"),
+)
+
+
+def projections(application: str | None = None) -> dict[str, Projection]:
+    """The projections, by name (only those folding ``application``'s log when named)."""
+    return {cls.name: cls() for cls, source in FOLDS if application in (None, source)}
+
+
+def logs(container: Container) -> dict[str, Application[Any]]:
+    """The applications whose logs the projections fold, by application name."""
+    found: list[Application[Any]] = [container.prop, container.clones, container.trading]
+    return {app.name: app for app in found}
 
 
 def runners(container: Container, names: list[str] | None = None) -> list[ProjectionRunner]:
@@ -26,7 +45,14 @@ def runners(container: Container, names: list[str] | None = None) -> list[Projec
         raise UnknownProjection(
             f"unknown projection: names={','.join(unknown)} known={','.join(known)}"
         )
+    source = {cls.name: name for cls, name in FOLDS}
+    applications = logs(container)
     return [
-        ProjectionRunner(container.database, container.prop, known[n], container.service_clock.now)
+        ProjectionRunner(
+            container.database,
+            applications[source[n]],
+            known[n],
+            container.service_clock.now,
+        )
         for n in chosen
     ]

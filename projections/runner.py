@@ -6,6 +6,12 @@ applied twice. A failing event stops that projection (its tracking row says ``fa
 the error) and is re-raised; the rest of the system keeps running. A projection whose code
 version differs from the tracked one is rebuilt from the start (schema changes are version
 bumps, not migrations).
+
+Several processes may catch one projection up at once (the projections worker, and a
+worker that needs a view fresh before it reads it). Each page claims its range by moving
+the tracking position with a conditional update (``WHERE position = <start>``) in the
+page's own transaction; a runner that loses the claim rolls back, re-reads the position
+and carries on from there, so a page is never applied twice.
 """
 
 from __future__ import annotations
@@ -22,6 +28,10 @@ from adapters.database import Database, Session, to_micros
 
 PAGE = 1000
 Progress = Callable[[int, int], None]
+
+
+class _PageTaken(Exception):
+    """Raised inside a page's transaction when another runner already moved the position."""
 
 
 class Projection(ABC):
@@ -89,22 +99,44 @@ class ProjectionRunner:
             )
             if not batch:
                 return done
-            self._apply_page(batch)
+            if not self._apply_page(batch, position):
+                position = self._prepare()  # another runner applied this page
+                continue
             position, done = batch[-1].id, done + len(batch)
             if progress is not None:
                 progress(position, max(head, position))
 
-    def _apply_page(self, batch: Sequence[Any]) -> None:
+    def _apply_page(self, batch: Sequence[Any], start: int) -> bool:
         mapper = self.application.mapper
         try:
             events = [(mapper.to_domain_event(n), n.id) for n in batch]
             with self.database.transaction() as session:
+                if not self._claim(session, start, batch[-1].id):
+                    raise _PageTaken
                 self.projection.apply_page(session, events)
-                self._track(session, batch[-1].id, "running", None)
+        except _PageTaken:
+            return False
         except Exception as exc:
             with self.database.transaction() as session:
                 self._track(session, None, "failed", f"{type(exc).__name__}: {exc}"[:500])
             raise
+        return True
+
+    def _claim(self, session: Session, start: int, end: int) -> bool:
+        claimed = session.execute(
+            "UPDATE projection_tracking SET position = %s, status = 'running', error = NULL,"
+            " updated_at = %s WHERE projection = %s AND application = %s AND position = %s"
+            " AND version = %s",
+            (
+                end,
+                to_micros(self.clock()),
+                self.projection.name,
+                self.application.name,
+                start,
+                self.projection.version,
+            ),
+        )
+        return claimed == 1
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Empty the views and the tracking, then project the whole log again."""

@@ -22,6 +22,7 @@ from workers.market_replay import MarketReplay
 from workers.marks import MarkWorker
 from workers.projector import Projector
 from workers.runtime import Runtime, Worker, install_stop_signals
+from workers.trading import TradingWorker
 
 log = structlog.get_logger("workers.catalog")
 
@@ -45,10 +46,11 @@ FACTORIES: dict[str, WorkerFactory] = {
     "ingestion": Ingestion,
     "projections": lambda c: Projector(runners(c)),
     "marks": MarkWorker,
+    "trading": TradingWorker,
 }
 MODE_WORKERS = {
-    "replay": ["identity-janitor", "market-replay", "projections", "marks"],
-    "live": ["identity-janitor", "ingestion", "projections", "marks"],
+    "replay": ["identity-janitor", "market-replay", "projections", "marks", "trading"],
+    "live": ["identity-janitor", "ingestion", "projections", "marks", "trading"],
 }
 
 

@@ -7,8 +7,9 @@ from adapters.schema.market import MARKET
 from adapters.schema.migration import Migration
 from adapters.schema.projections import PROJECTIONS
 from adapters.schema.prop import PROP
+from adapters.schema.trading import TRADING
 from adapters.schema.workers import WORKERS
 
-MIGRATIONS: tuple[Migration, ...] = (IDENTITY, WORKERS, MARKET, PROJECTIONS, PROP)
+MIGRATIONS: tuple[Migration, ...] = (IDENTITY, WORKERS, MARKET, PROJECTIONS, PROP, TRADING)
 
 __all__ = ["MIGRATIONS", "Migration"]

@@ -174,6 +174,7 @@ class PropAccount(ClashAggregate):
         self.orders: dict[str, dict[str, Any]] = {}
         self.funding_periods: set[str] = set()
         self.post(postings)
+        self.opening_micros = self.collateral_micros  # the return base of the account
 
     def post(self, postings: list[list[Any]]) -> None:
         """Add this account's share of ``postings`` to its collateral (evolve only)."""

@@ -13,6 +13,7 @@ SAFE_PRODUCTION = {
     "CLASH_JWT_KEYS": '{"p1": {"alg": "HS256", "secret": "production-secret-production-0001"}}',
     "CLASH_JWT_SIGNING_KID": "p1",
     "CLASH_REFRESH_PEPPER": "production-pepper-production-pepper-01",
+    "CLASH_MOCK_ENTITLEMENTS": "false",
 }
 
 

@@ -19,6 +19,7 @@ SAFE_PRODUCTION = {
     "jwt_keys": {"p1": {"alg": "HS256", "secret": "production-secret-production-secret-01"}},
     "jwt_signing_kid": "p1",
     "refresh_pepper": "production-pepper-production-pepper-01",
+    "mock_entitlements": False,
 }
 
 

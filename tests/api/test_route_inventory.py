@@ -16,6 +16,8 @@ PUBLIC = {
     "/v1/auth/refresh",
     "/v1/auth/logout",
     "/v1/auth/dev/login",
+    "/v1/public/clones",
+    "/v1/public/clones/{clone_id}",
 }
 
 

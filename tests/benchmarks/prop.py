@@ -139,7 +139,7 @@ def run(
             raise RuntimeError(f"the prop log holds {events} events for {accounts} accounts")
         runners = [
             ProjectionRunner(database, ledger, projection, lambda: REAL)
-            for projection in projections().values()
+            for projection in projections("prop").values()
         ]
         yield projection_catch_up(runners, events)
         yield projection_rebuild(runners, events, sizes)

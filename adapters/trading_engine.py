@@ -1,0 +1,366 @@
+"""The trading engine: bound accounts ticked at their cadence, and dry runs, on real stores.
+
+This is where the trading module meets the others, each through its API: the clones
+module gives the pinned version's compiled spec, the entitlement port the clone's tier
+(checked by the same ``guard`` as save, dry run and backtest), market memory the data
+knowable at the tick, the prop ledger the account and the fills. The decision itself is
+``domain.trading.decisions.decide``, identical for every caller.
+
+A tick, for one bound account (see ``adapters.decision_store`` for the crash story):
+resend any planned orders left by a crashed step; find the due ticks; record missed
+ticks as one ``skipped`` row; if the data for the tick is not published yet, wait (at
+most one cadence: after that the tick is decided on what there is, and stale assets hold);
+refuse the tick if the grant no longer covers the version; decide; plan the orders; store
+the row with its orders and move the cursors; send the orders with the decision as their
+cause; record the ledger's answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import structlog
+
+from adapters.artifact_store import ArtifactRef, ArtifactStore
+from adapters.decision_store import DecisionRow, DecisionStore, order_document
+from adapters.trading_market import MarketReader
+from domain.clock import Clock
+from domain.clones.tiers import EntitlementError, Entitlements, Stage, TierTable, guard
+from domain.market.instruments import Instrument
+from domain.market.intervals import interval_length
+from domain.prop.application import PropLedger
+from domain.prop.errors import LedgerError
+from domain.prop.money import micros_to_decimal
+from domain.prop.valuation import value_account
+from domain.trading.application import VersionCatalog
+from domain.trading.cadence import Due, due_ticks, invocation
+from domain.trading.context import ContextPacket, account_context, build_packet, flat_account
+from domain.trading.decisions import Decision, Router, decide, decision_id_for
+from domain.trading.sizing import PlannedOrder, SkippedAction, plan_orders
+from domain.trading.spec import StrategySpec, canonical_json
+from projections.trading_bindings import BoundAccount
+
+log = structlog.get_logger("trading")
+
+
+@dataclass(frozen=True)
+class TickReport:
+    """What one account's step did."""
+
+    account_id: UUID
+    decided: int = 0
+    skipped: int = 0
+    refused: int = 0
+    waiting: int = 0
+
+
+@dataclass
+class TradingEngine:
+    """Drives bound accounts and runs dry runs."""
+
+    prop: PropLedger
+    versions: VersionCatalog
+    entitlements: Entitlements
+    tiers: TierTable
+    market: MarketReader
+    decisions: DecisionStore
+    artifacts: ArtifactStore
+    router: Router
+    service_clock: Clock
+
+    def tick(self, bound: BoundAccount, now: datetime) -> TickReport:
+        """Decide every due tick of ``bound`` at market time ``now``."""
+        self.resume(bound.account_id)
+        spec = self.versions.version(bound.version_id).spec
+        self.market.ensure_channels(spec.channels, now)
+        due = due_ticks(
+            spec.assets,
+            window=bound.window,
+            pauses=bound.pauses,
+            cursors=self.decisions.cursors(bound.account_id),
+            now=now,
+        )
+        report = TickReport(bound.account_id)
+        for tick in due:
+            report = self._tick(bound, spec, tick, now, report)
+        return report
+
+    def resume(self, account_id: UUID) -> int:
+        """Send the orders of decisions a crashed step stored but did not finish."""
+        pending = self.decisions.planned(account_id)
+        for decision_id, orders in pending:
+            outcomes = [self._send(account_id, order) for order in orders]
+            self.decisions.executed(decision_id, outcomes)
+        return len(pending)
+
+    def _tick(
+        self, bound: BoundAccount, spec: StrategySpec, tick: Due, now: datetime, report: TickReport
+    ) -> TickReport:
+        if tick.missed:
+            self._record_missed(bound, tick)
+            report = _bump(report, skipped=1)
+        refusal = self._refusal(bound, spec)
+        if refusal is not None:
+            self._record(_row(bound, tick, "refused", self._now(), errors=[refusal]), tick)
+            return _bump(report, refused=1)
+        if self._waiting(spec, tick, now):
+            return _bump(report, waiting=1)
+        packet = self._packet(bound, spec, tick)
+        decision = decide(
+            spec,
+            packet,
+            decision_id=decision_id_for(f"account:{bound.account_id}", tick.at),
+            router=self.router,
+        )
+        self._execute(bound, spec, tick, decision)
+        return _bump(report, decided=1)
+
+    def _waiting(self, spec: StrategySpec, tick: Due, now: datetime) -> bool:
+        """Data for the tick is still on its way (waited for at most one cadence)."""
+        bound = min(interval_length(spec.plan(a).cadence) for a in tick.assets)
+        if now - tick.at >= bound:
+            return False
+        refs = [ref for ref in spec.channels if ref.asset in tick.assets]
+        return not all(self.market.caught_up(ref, tick.at) for ref in refs)
+
+    def _refusal(self, bound: BoundAccount, spec: StrategySpec) -> str | None:
+        try:
+            guard(
+                spec.topology,
+                stage=Stage.RUNTIME,
+                grant=self.entitlements.effective_tier(bound.clone_id),
+                table=self.tiers,
+            )
+        except EntitlementError as refused:
+            return f"{refused.reason}: {refused}"
+        return None
+
+    def _packet(self, bound: BoundAccount, spec: StrategySpec, tick: Due) -> ContextPacket:
+        account = self.prop.account(bound.account_id)
+        marks = {a: m for a in tick.assets if (m := self.market.mark(a, tick.at)) is not None}
+        held = {a: m for a in account.positions if (m := self.market.mark(a, tick.at))}
+        instruments = _instruments(self.market, [*account.positions], tick.at)
+        valued = value_account(account, {**held, **marks}, instruments)
+        context = account_context(valued, micros_to_decimal(account.opening_micros))
+        cadence = spec.plan(tick.assets[0]).cadence
+        return build_packet(
+            spec,
+            at=tick.at,
+            assets=tick.assets,
+            market=self.market,
+            account=context,
+            invocation=invocation(bound.window, tick.at, cadence),
+        )
+
+    def _execute(
+        self, bound: BoundAccount, spec: StrategySpec, tick: Due, decision: Decision
+    ) -> None:
+        packet = decision.context
+        plans = plan_orders(
+            decision.actions.actions,
+            decision_id=decision.decision_id,
+            equity=packet.account.account_value,
+            positions=packet.account.position_sizes(),
+            marks=packet.marks(),
+            instruments=_instruments(self.market, tick.assets, tick.at),
+            risk=spec.risk,
+        )
+        orders = [p.order for p in plans if isinstance(p, PlannedOrder)]
+        acts = not decision.holds
+        row = _row(
+            bound,
+            tick,
+            "act" if acts else "hold",
+            self._now(),
+            errors=list(decision.errors),
+            decision=decision,
+            orders=orders,
+            artifacts=self._artifacts(decision) if acts or decision.prompt else {},
+        )
+        if not self._record(row, tick):
+            return
+        outcomes = [_skipped(p) for p in plans if isinstance(p, SkippedAction)]
+        outcomes += [self._send(bound.account_id, order) for order in orders]
+        if orders:
+            self.decisions.executed(decision.decision_id, outcomes)
+        log.info(
+            "decision",
+            account=str(bound.account_id),
+            at=tick.at.isoformat(),
+            actions=[a.signal for a in decision.actions.actions],
+            orders=len(orders),
+        )
+
+    def _send(self, account_id: UUID, order: Any) -> dict[str, Any]:
+        try:
+            outcome = self.prop.submit_order(account_id, order)
+        except LedgerError as failed:
+            return {**order_document(order), "status": "error", "reason": failed.reason}
+        return {**order_document(order), "status": outcome.status, "reason": outcome.reason}
+
+    def _record(self, row: DecisionRow, tick: Due) -> bool:
+        return self.decisions.record(row, {asset: tick.at for asset in tick.assets})
+
+    def _record_missed(self, bound: BoundAccount, tick: Due) -> None:
+        first = min(m.first for m in tick.missed.values())
+        last = max(m.last for m in tick.missed.values())
+        count = sum(m.count for m in tick.missed.values())
+        row = DecisionRow(
+            decision_id=decision_id_for(f"skipped:{bound.account_id}", first),
+            account_id=bound.account_id,
+            clone_id=bound.clone_id,
+            version_id=bound.version_id,
+            tick_at=first,
+            status="skipped",
+            assets=tuple(sorted(tick.missed)),
+            recorded_at=self._now(),
+            skipped_until=last,
+            skipped_count=count,
+        )
+        self.decisions.record(row, {asset: m.last for asset, m in tick.missed.items()})
+
+    def _artifacts(self, decision: Decision) -> dict[str, Any]:
+        owner, now = str(decision.decision_id), self._now()
+        refs = {
+            "context": self.artifacts.put(
+                owner, "context.json", canonical_json(decision.context.to_document()).encode(), now
+            )
+        }
+        if decision.prompt is not None:
+            text = f"[system]\n{decision.prompt.system}\n\n[user]\n{decision.prompt.user}"
+            refs["prompt"] = self.artifacts.put(owner, "prompt.txt", text.encode(), now)
+        if decision.reply is not None:
+            refs["response"] = self.artifacts.put(
+                owner, "response.txt", decision.reply.text.encode(), now
+            )
+        return {name: _ref(ref) for name, ref in refs.items()}
+
+    def dry_run(
+        self,
+        spec: StrategySpec,
+        *,
+        run_id: UUID,
+        at: datetime,
+        collateral: Decimal,
+        rules_only: bool,
+    ) -> dict[str, Any]:
+        """Decide once at market time ``at`` on a flat paper account; touch no account."""
+        self.market.ensure_channels(spec.channels, at)
+        packet = build_packet(
+            spec,
+            at=at,
+            assets=spec.asset_names,
+            market=self.market,
+            account=flat_account(collateral),
+            invocation=1,
+        )
+        decision = decide(
+            spec, packet, decision_id=run_id, router=None if rules_only else self.router
+        )
+        plans = plan_orders(
+            decision.actions.actions,
+            decision_id=run_id,
+            equity=collateral,
+            positions={},
+            marks=packet.marks(),
+            instruments=_instruments(self.market, spec.asset_names, at),
+            risk=spec.risk,
+        )
+        return dry_run_document(decision, plans, self._artifacts(decision))
+
+    def _now(self) -> datetime:
+        return self.service_clock.now()
+
+
+def dry_run_document(
+    decision: Decision, plans: Sequence[PlannedOrder | SkippedAction], artifacts: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A dry run's result as stored and served."""
+    tokens_in, tokens_out = decision.tokens
+    return {
+        "at": decision.at.isoformat(),
+        "provider": decision.provider,
+        "model": decision.model,
+        "promptVersion": decision.prompt_version,
+        "contextHash": decision.context.content_hash,
+        "hints": {a: dict(h) for a, h in decision.hints.items()},
+        "actions": decision.actions.to_document(),
+        "orders": [order_document(p.order) for p in plans if isinstance(p, PlannedOrder)],
+        "skipped": [_skipped(p) for p in plans if isinstance(p, SkippedAction)],
+        "errors": list(decision.errors),
+        "tokensIn": tokens_in,
+        "tokensOut": tokens_out,
+        "latencyMs": 0 if decision.reply is None else decision.reply.latency_ms,
+        "attempts": list(decision.attempts),
+        "context": decision.context.to_document(),
+        "artifacts": dict(artifacts),
+    }
+
+
+def _row(
+    bound: BoundAccount,
+    tick: Due,
+    status: str,
+    now: datetime,
+    *,
+    errors: list[str],
+    decision: Decision | None = None,
+    orders: Sequence[Any] = (),
+    artifacts: Mapping[str, Any] | None = None,
+) -> DecisionRow:
+    tokens_in, tokens_out = (0, 0) if decision is None else decision.tokens
+    return DecisionRow(
+        decision_id=decision_id_for(f"account:{bound.account_id}", tick.at),
+        account_id=bound.account_id,
+        clone_id=bound.clone_id,
+        version_id=bound.version_id,
+        tick_at=tick.at,
+        status=status,
+        assets=tick.assets,
+        recorded_at=now,
+        context_hash=None if decision is None else decision.context.content_hash,
+        prompt_version=None if decision is None else decision.prompt_version,
+        provider=None if decision is None else decision.provider,
+        model=None if decision is None else decision.model,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        latency_ms=0 if decision is None or decision.reply is None else decision.reply.latency_ms,
+        actions=None if decision is None or status == "hold" else decision.actions.to_document(),
+        orders=tuple(orders),
+        errors=errors,
+        artifacts=artifacts or {},
+    )
+
+
+def _skipped(plan: SkippedAction) -> dict[str, Any]:
+    return {
+        "asset": plan.action.asset,
+        "signal": plan.action.signal,
+        "status": "skipped",
+        "reason": plan.reason,
+    }
+
+
+def _ref(ref: ArtifactRef) -> dict[str, Any]:
+    return {"key": ref.key, "size": ref.size, "sha256": ref.sha256}
+
+
+def _instruments(
+    market: MarketReader, assets: Sequence[str], at: datetime
+) -> dict[str, Instrument]:
+    found = {a: market.instrument(a, at) for a in assets}
+    return {a: i for a, i in found.items() if i is not None}
+
+
+def _bump(report: TickReport, **counts: int) -> TickReport:
+    values = {k: getattr(report, k) + v for k, v in counts.items()}
+    return TickReport(report.account_id, **{**_counts(report), **values})
+
+
+def _counts(report: TickReport) -> dict[str, int]:
+    return {k: getattr(report, k) for k in ("decided", "skipped", "refused", "waiting")}
