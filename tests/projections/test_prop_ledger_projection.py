@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -124,3 +125,29 @@ def test_version_bump_rebuilds(database: Database, ledger: PropLedger) -> None:
     ProjectionRunner(database, ledger, bumped, lambda: REAL).catch_up()
     assert _snapshot(database) == before
     assert ProjectionRunner(database, ledger, bumped, lambda: REAL).status().version == 2
+
+
+def test_concurrent_catch_ups_apply_each_page_once(database: Database, ledger: PropLedger) -> None:
+    first = _runner(database, ledger)
+    first.catch_up()  # create the views and the tracking row before racing
+    _trade(ledger, _runner(database, ledger))
+    racers = [_runner(database, ledger) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def race(runner: ProjectionRunner) -> None:
+        try:
+            runner.catch_up(page=2)
+        except BaseException as failed:  # reported below, never swallowed
+            errors.append(failed)
+
+    threads = [threading.Thread(target=race, args=(r,)) for r in racers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    raced = _snapshot(database)
+    status = first.status()
+    assert (status.lag, status.status) == (0, "running")
+    first.rebuild()
+    assert _snapshot(database) == raced

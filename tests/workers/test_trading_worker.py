@@ -10,86 +10,27 @@ that every tick of the binding has exactly one decision row.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
-from uuid import UUID, uuid5
+from datetime import datetime, timedelta
 
 import pytest
 
-from adapters.bootstrap import Container, bootstrap
-from adapters.database import open_database
-from adapters.market_replay import ReplayMarketClock, ReplayStore
-from domain.clock import SimulatedClock
-from domain.prop.rules import Purpose, RuleSet
-from tests.api.conftest import api_settings
-from tests.conftest import schema_of
-from tests.domain.clones.graph_examples import document, edge, node
-from workers.driver import DeterministicDriver
-from workers.market_replay import BundledArchive, MarketReplay
-from workers.runtime import Runtime
-from workers.trading import TradingWorker
+from tests.workers.trading_kit import (
+    ARCHIVE,
+    DATA_START,
+    FIVE,
+    TradingWorld,
+    ema_graph,
+    trading_world,
+)
 
-REAL = datetime(2026, 12, 1, 12, tzinfo=UTC)
-DATA_START = datetime(2021, 7, 3, tzinfo=UTC)
 HOURS = 12
-FIVE = timedelta(minutes=5)
-ARCHIVE = BundledArchive()
-NS = UUID("7e1c2f5a-0000-4000-8000-0000000000aa")
-
-
-def ema_graph() -> dict[str, Any]:
-    """Long BTC on EMA 12 crossing above EMA 26, flat on crossing below; no stops."""
-    return document(
-        [
-            node("btc", "market", asset="BTC", interval="5m"),
-            node("fast", "feature", channel="ema:12"),
-            node("slow", "feature", channel="ema:26"),
-            node("golden", "rule", op="crosses_above"),
-            node("death", "rule", op="crosses_below"),
-            node("risk", "risk", sizeFraction="0.2", leverage=2, maxOpenPositions=1),
-            node("act", "action"),
-        ],
-        [
-            edge("btc", "fast"),
-            edge("btc", "slow"),
-            edge("fast", "golden", "left"),
-            edge("slow", "golden", "right"),
-            edge("fast", "death", "left"),
-            edge("slow", "death", "right"),
-            edge("golden", "act", "open_long"),
-            edge("death", "act", "close"),
-            edge("risk", "act", "risk"),
-        ],
-    )
 
 
 @pytest.fixture
-def world(database_url: str) -> Iterator[tuple[Container, DeterministicDriver]]:
-    url = database_url.split("?", maxsplit=1)[0]
-    clock_database = open_database(url, schema=schema_of(database_url))
-    market_clock = ReplayMarketClock(
-        ReplayStore(clock_database), fallback=DATA_START, cache_seconds=0
-    )
-    service = SimulatedClock(REAL)
-    container = bootstrap(
-        api_settings(database_url), service_clock=service, market_clock=market_clock
-    )
-    feed = MarketReplay(
-        store=container.replay,
-        market=container.market,
-        market_clock=market_clock,
-        speed=300,  # five market minutes per service second
-        on_published=container.features.on_candles,
-        archive_factory=lambda: ARCHIVE,
-    )
-    runtime = Runtime(container.database, service, holder="driver", rng=random.Random(7))
-    driver = DeterministicDriver(runtime, service, [feed, TradingWorker(container)])
-    driver.tick()  # the feed anchors at the data's start
-    yield container, driver
-    container.close()
-    clock_database.close()
+def world(database_url: str) -> Iterator[TradingWorld]:
+    with trading_world(database_url) as built:
+        yield built
 
 
 def _ema(values: list[float], n: int) -> list[float | None]:
@@ -133,44 +74,28 @@ def expected_trades(start: datetime, end: datetime) -> list[tuple[datetime, str]
     return trades
 
 
-def test_ema_crossover_trades_exactly_at_the_crossovers(world) -> None:
-    container, driver = world
-    owner, clone_id = "user-ema", uuid5(NS, "clone")
-    assets = {"BTC", "ETH", "SOL"}
-    container.clones.create_clone(clone_id, owner, "Crossy")
-    container.clones.save_draft(clone_id, ema_graph(), known_assets=assets, table=container.tiers)
-    version = container.clones.publish_version(
-        clone_id, known_assets=assets, table=container.tiers
-    ).value
-    account_id = container.prop.open_account(
-        cause="ema-test",
-        owner=owner,
-        purpose=Purpose.SANDBOX,
-        rules=RuleSet(),
-        collateral_micros=10_000_000_000,
-    )
+def test_ema_crossover_trades_exactly_at_the_crossovers(world: TradingWorld) -> None:
+    version = world.publish(ema_graph())
+    account_id = world.sandbox("ema-test")
     start = DATA_START + FIVE
-    container.trading.bind(account_id, version, version.id, purpose="sandbox", starts_at=start)
+    world.container.trading.bind(
+        account_id, version, version.id, purpose="sandbox", starts_at=start
+    )
 
-    driver.run(until=REAL + timedelta(seconds=HOURS * 12 + 1), step=timedelta(seconds=1))
-    end = container.market_clock.now()
-    assert end >= DATA_START + timedelta(hours=HOURS)
+    world.run(HOURS * 60)
+    end = world.container.market_clock.now()
+    assert end == DATA_START + timedelta(hours=HOURS)
 
-    recorded = [
-        (e.timestamp, "open" if e.size > 0 else "close")
-        for e in container.prop.repository.event_store.get(account_id)
-        if type(e).__name__ == "OrderFilled"
-    ]
+    recorded = [(e.timestamp, "open" if e.size > 0 else "close") for e in world.fills(account_id)]
     expected = expected_trades(start, end)
     assert len(expected) >= 2, "the window should hold at least one round trip"
     assert recorded == expected
 
-    rows = container.decisions.page(account_id, before=None, limit=1000)
-    decided = sorted(r["tick_at"] for r in rows if r["status"] != "skipped")
-    missed = sum(r["skipped_count"] for r in rows if r["status"] == "skipped")
-    ticks = int((end - start) / FIVE) + 1
-    assert len(decided) + missed == ticks
-    assert len(set(decided)) == len(decided)
+    rows = world.rows(account_id)
+    assert [r["tick_at"] for r in rows] == [start + i * FIVE for i in range(len(rows))]
+    assert rows[-1]["tick_at"] == end
+    assert all(r["status"] in ("act", "hold") for r in rows)
     acts = [r for r in rows if r["status"] == "act"]
-    assert len(acts) == len(expected)
-    assert all(r["provider"] == "rules" and r["tokens_in"] == 0 for r in rows if r["provider"])
+    assert [r["tick_at"] for r in acts] == [t for t, _ in expected]
+    assert all(r["provider"] == "rules" and r["tokens_in"] == 0 for r in rows)
+    assert all(r["phase"] == "executed" for r in rows)
