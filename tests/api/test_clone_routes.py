@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -331,3 +332,13 @@ def test_unknown_fields_are_refused(
     response = client.request(method, path.format(id=clone_id), headers=operator, json=body)
     problem = assert_problem(response, 422, "request:validation-error")
     assert any(error["code"] == "extra_forbidden" for error in problem["errors"])
+
+
+def test_the_readme_example_draft_is_accepted_as_written(client: TestClient) -> None:
+    headers = user(client, "reader")
+    clone_id = created(client, headers)
+    body = json.loads(Path("docs/examples/ema-crossover.json").read_text())
+    response = client.put(f"/v1/clones/{clone_id}/draft", headers=headers, json=body)
+    assert response.status_code == 200, response.text
+    published_version = client.post(f"/v1/clones/{clone_id}/versions", headers=headers)
+    assert published_version.status_code == 201, published_version.text
