@@ -16,6 +16,7 @@ from typing import Any
 
 from adapters.database import Database, from_micros
 from projections.clones import ClonesProjection
+from projections.view_reader import ViewReader
 
 LATEST_REPORTS = 5
 
@@ -99,20 +100,11 @@ def _summary(r: dict[str, Any]) -> CloneSummary:
     )
 
 
-class ClonesQueries:
+class ClonesQueries(ViewReader):
     """Queries over the clones views."""
 
     def __init__(self, database: Database) -> None:
-        self.database = database
-        self._views_exist = False
-
-    def tracked_position(self) -> int:
-        """How far the clones projection has read the log."""
-        row = self._one(
-            "SELECT position FROM projection_tracking WHERE projection = %s",
-            (ClonesProjection.name,),
-        )
-        return 0 if row is None else int(row["position"])
+        super().__init__(database, ClonesProjection())
 
     def wait_for(self, position: int | None, timeout: float = 5.0) -> None:
         """Return once the projection has read the log up to ``position``."""
@@ -182,20 +174,3 @@ class ClonesQueries:
                 )
             )
         return found
-
-    def _ensure_views(self) -> None:
-        # Before the projection's first run its tables do not exist: they read as empty.
-        if not self._views_exist:
-            with self.database.transaction() as session:
-                ClonesProjection().create(session)
-            self._views_exist = True
-
-    def _one(self, sql: str, params: tuple[Any, ...]) -> dict[str, Any] | None:
-        self._ensure_views()
-        with self.database.transaction(write=False) as session:
-            return session.fetch_one(sql, params)
-
-    def _all(self, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
-        self._ensure_views()
-        with self.database.transaction(write=False) as session:
-            return session.fetch_all(sql, params)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from adapters.database import Database, from_micros
 from projections.prop_ledger import PropLedgerProjection
+from projections.view_reader import ViewReader
 
 
 @dataclass(frozen=True)
@@ -90,22 +90,11 @@ def _dec(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-class PropQueries:
+class PropQueries(ViewReader):
     """Queries over the prop views and the snapshots table."""
 
     def __init__(self, database: Database) -> None:
-        self.database = database
-        self._views_exist = False
-
-    def tracked_position(self) -> int:
-        """How far the prop projection has read the log."""
-        self._ensure_views()
-        with self.database.transaction(write=False) as session:
-            row = session.fetch_one(
-                "SELECT position FROM projection_tracking WHERE projection = %s",
-                (PropLedgerProjection.name,),
-            )
-        return 0 if row is None else int(row["position"])
+        super().__init__(database, PropLedgerProjection())
 
     def account(self, account_id: str) -> AccountRow | None:
         """One account's folded totals, or ``None``."""
@@ -214,20 +203,3 @@ class PropQueries:
             )
             for r in rows
         ]
-
-    def _ensure_views(self) -> None:
-        # Before the projection's first run its tables do not exist: they read as empty.
-        if not self._views_exist:
-            with self.database.transaction() as session:
-                PropLedgerProjection().create(session)
-            self._views_exist = True
-
-    def _one(self, sql: str, params: tuple[Any, ...]) -> dict[str, Any] | None:
-        self._ensure_views()
-        with self.database.transaction(write=False) as session:
-            return session.fetch_one(sql, params)
-
-    def _all(self, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
-        self._ensure_views()
-        with self.database.transaction(write=False) as session:
-            return session.fetch_all(sql, params)

@@ -337,7 +337,7 @@ def test_unknown_fields_are_refused(
 def test_the_readme_example_draft_is_accepted_as_written(client: TestClient) -> None:
     headers = user(client, "reader")
     clone_id = created(client, headers)
-    body = json.loads(Path("docs/examples/ema-crossover.json").read_text())
+    body = json.loads((Path(__file__).parents[2] / "docs/examples/ema-crossover.json").read_text())
     response = client.put(f"/v1/clones/{clone_id}/draft", headers=headers, json=body)
     assert response.status_code == 200, response.text
     published_version = client.post(f"/v1/clones/{clone_id}/versions", headers=headers)
