@@ -182,15 +182,16 @@ class DecisionStore:
             )
 
     def dry_runs(
-        self, clone_id: UUID, *, before: datetime | None, limit: int
+        self, clone_id: UUID, *, before: tuple[int, str] | None, limit: int
     ) -> list[dict[str, Any]]:
-        """Newest-first dry runs of ``clone_id`` recorded before ``before``."""
-        bound = to_micros(before) if before is not None else 2**62
+        """Newest-first dry runs of ``clone_id`` before ``(recorded_at micros, run_id)``."""
+        at, run = before if before is not None else (2**62, "")
         with self.database.transaction(write=False) as session:
             rows = session.fetch_all(
-                "SELECT * FROM trading_dry_runs WHERE clone_id = %s AND recorded_at < %s"
-                " ORDER BY recorded_at DESC LIMIT %s",
-                (str(clone_id), bound, limit),
+                "SELECT * FROM trading_dry_runs WHERE clone_id = %s AND (recorded_at < %s"
+                " OR (recorded_at = %s AND run_id < %s))"
+                " ORDER BY recorded_at DESC, run_id DESC LIMIT %s",
+                (str(clone_id), at, at, run, limit),
             )
         for row in rows:
             row["result"] = json.loads(row["result"])

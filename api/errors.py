@@ -61,6 +61,7 @@ from domain.identity.errors import (
 from domain.market.errors import BadChannel, BadRange, UnknownAsset, UnknownChannel
 from domain.market.intervals import UnknownInterval
 from domain.prop.errors import AccountNotFound, AccountNotOpen, InvalidCommand, OrderConflict
+from domain.trading.errors import BadWindow, BindingConflict, NotBound, VersionAlreadyTrading
 from projections.clones_queries import ClonesReadsLagging
 from projections.prop_reads import ProjectionLagging
 
@@ -151,6 +152,10 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     TierNotInTable: ProblemKind(422, "economy", "Unknown tier"),
     InvalidGrant: ProblemKind(422, "economy", "Invalid grant"),
     GrantConflict: ProblemKind(409, "economy", "Grant reference conflict"),
+    BindingConflict: ProblemKind(409, "trading", "Account bound on other terms"),
+    VersionAlreadyTrading: ProblemKind(409, "trading", "Version already trading"),
+    BadWindow: ProblemKind(422, "trading", "Bad window"),
+    NotBound: ProblemKind(422, "trading", "Account not bound"),
 }
 STATUS_OVERRIDES = {("service-token", "scope_missing"): 403}
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, status
 
 from adapters.bootstrap import Container
 from adapters.database import from_micros, to_micros
-from api.clone_access import known_assets, owned_clone, readable_clone
+from api.clone_access import known_assets, owned_clone, parse_clone_id, readable_clone
 from api.deps import AdminUser, ContainerDep, CurrentUser
-from api.pagination import Cursor, PageSize, decode_cursor, encode_cursor
+from api.pagination import BadCursor, Cursor, PageSize, decode_cursor, encode_cursor
 from api.schemas.trading import (
     BindingPublic,
     BindRequest,
@@ -32,13 +32,12 @@ from api.schemas.trading import (
     UnbindRequest,
 )
 from domain.clones.clone import Clone
-from domain.clones.errors import NoDraft
+from domain.clones.errors import NoDraft, VersionNotFound
 from domain.clones.graph import compile_graph, parse_graph
 from domain.clones.tiers import Stage, guard
 from domain.prop.errors import AccountNotFound
 from domain.trading.spec import StrategySpec
-from projections.prop_queries import PropQueries
-from projections.prop_reads import visible_account
+from projections.prop_reads import PUBLIC_PURPOSES
 
 router = APIRouter(
     tags=["trading"],
@@ -51,7 +50,7 @@ def _spec(container: Container, clone: Clone, body: DryRunRequest) -> tuple[Stra
     if body.source == "version":
         number = body.version_number or len(clone.versions)
         if number < 1:
-            raise NoDraft("the clone has no published version")
+            raise VersionNotFound(f"clone={clone.id} has no published version")
         return container.clones.version_of(clone.id, number).spec, f"version:{number}"
     if clone.draft is None:
         raise NoDraft("the clone has no draft to dry-run")
@@ -104,33 +103,47 @@ def list_dry_runs(
 ) -> DryRunsPublic:
     """The clone's dry runs, newest first."""
     clone = readable_clone(container, clone_id, user)
-    before = decode_cursor(cursor, int)
+    before = decode_cursor(cursor, list)
+    if before is not None and not _is_run_cursor(before):
+        raise BadCursor()
     rows = container.decisions.dry_runs(
-        clone.id, before=None if before is None else from_micros(before), limit=limit
+        clone.id, before=None if before is None else (before[0], before[1]), limit=limit
     )
-    last = encode_cursor(to_micros(rows[-1]["recorded_at"])) if len(rows) == limit else None
+    last = None
+    if len(rows) == limit:
+        last = encode_cursor([to_micros(rows[-1]["recorded_at"]), rows[-1]["run_id"]])
     return DryRunsPublic(data=[DryRunPublic.of(r) for r in rows], next_cursor=last)
 
 
-def _queries(request: Request) -> PropQueries:
-    found: PropQueries = request.app.state.prop_queries
-    return found
+def _is_run_cursor(value: list[object]) -> bool:
+    return (
+        len(value) == 2
+        and isinstance(value[0], int)
+        and not isinstance(value[0], bool)
+        and isinstance(value[1], str)
+    )
 
 
 @router.get("/v1/prop-accounts/{account_id}/decisions", tags=["prop"])
 def list_decisions(
-    account_id: UUID,
+    account_id: str,
     user: CurrentUser,
     container: ContainerDep,
-    queries: Annotated[PropQueries, Depends(_queries)],
     limit: PageSize = 100,
     cursor: Cursor = None,
 ) -> DecisionsPublic:
-    """The account's decision rows (every tick, holds included), newest first."""
-    visible_account(queries, str(account_id), user.id, user.is_admin)
+    """The account's decision rows (every tick, holds included), newest first.
+
+    Access is checked on the account itself (owner, admin, or a public purpose), not on a
+    read model, so a just-opened account's owner is never told it does not exist.
+    """
+    account = container.prop.account(_uuid(account_id))
+    public = account.purpose in PUBLIC_PURPOSES
+    if not (public or user.is_admin or account.owner == user.id):
+        raise AccountNotFound(f"account={account_id}")
     before = decode_cursor(cursor, int)
     rows = container.decisions.page(
-        account_id, before=None if before is None else from_micros(before), limit=limit
+        account.id, before=None if before is None else from_micros(before), limit=limit
     )
     last = encode_cursor(to_micros(rows[-1]["tick_at"])) if len(rows) == limit else None
     return DecisionsPublic(data=[DecisionPublic.of(r) for r in rows], next_cursor=last)
@@ -139,7 +152,7 @@ def list_decisions(
 @router.post("/v1/admin/trading/bindings", status_code=status.HTTP_201_CREATED, tags=["admin"])
 def bind_account(body: BindRequest, _: AdminUser, container: ContainerDep) -> BindingPublic:
     """Bind an account to a published clone version (idempotent on the same terms)."""
-    account_id, clone_id = _uuid(body.account_id), _uuid(body.clone_id)
+    account_id, clone_id = _uuid(body.account_id), parse_clone_id(body.clone_id)
     container.prop.account(account_id)  # must exist
     container.clones.require_eligible(clone_id)
     version = container.clones.version_of(clone_id, body.version_number)
@@ -158,14 +171,15 @@ def bind_account(body: BindRequest, _: AdminUser, container: ContainerDep) -> Bi
 
 @router.post("/v1/admin/trading/bindings/{account_id}/unbind", tags=["admin"])
 def unbind_account(
-    account_id: UUID, body: UnbindRequest, _: AdminUser, container: ContainerDep
+    account_id: str, body: UnbindRequest, _: AdminUser, container: ContainerDep
 ) -> BindingPublic:
     """End the account's binding (idempotent)."""
-    container.trading.unbind(account_id, reason=body.reason)
-    binding = container.trading.binding(account_id)
+    account = _uuid(account_id)
+    container.trading.unbind(account, reason=body.reason)
+    binding = container.trading.binding(account)
     if binding is None:
         raise AccountNotFound(f"account={account_id} was never bound")
-    return _binding(account_id, binding.terms, binding.active)
+    return _binding(account, binding.terms, binding.active)
 
 
 def _uuid(text: str) -> UUID:

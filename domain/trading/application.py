@@ -78,6 +78,7 @@ class TradingDesk(ClashApplication):
             binding = self._binding(account_id) or AccountBinding.register(account_id)
             if binding.active:
                 same = binding.version_id == version_id and binding.window == window
+                same = same and binding.terms["allow_concurrent"] == allow_concurrent
                 if same and binding.terms["purpose"] == purpose:
                     return binding
                 raise BindingConflict(f"account={account_id} is bound to {binding.version_id}")

@@ -28,6 +28,8 @@ from domain.trading.conditions import Window
 from domain.trading.spec import ChannelRef, StrategySpec, canonical_json
 
 SERIES_LENGTH = 10
+POINT_SERIES = "-"  # the interval of point series (funding), which have none
+POINT_SERIES_CURRENT = timedelta(hours=2)  # a funding rate older than this is not current
 
 
 class MarketMemory(Protocol):
@@ -78,8 +80,13 @@ class AssetContext:
 
     @property
     def fresh(self) -> bool:
-        """Whether a mark exists and every channel's newest value is current at t."""
-        return self.mark is not None and all(s.fresh for s in self.series)
+        """Whether a mark exists and every candle channel's newest value is current at t.
+
+        Point series (funding) never hold a decision: they settle hourly, may be absent
+        offline, and a rule reading one that is not current sees no value instead.
+        """
+        gating = (s for s in self.series if s.ref.interval != POINT_SERIES)
+        return self.mark is not None and all(s.fresh for s in gating)
 
 
 @dataclass(frozen=True)
@@ -194,7 +201,7 @@ def _series(market: MarketMemory, ref: ChannelRef, at: datetime, count: int) -> 
 
 
 def _length(interval: str) -> timedelta:
-    return interval_length(interval) if interval != "-" else timedelta(hours=1)
+    return interval_length(interval) if interval != POINT_SERIES else POINT_SERIES_CURRENT
 
 
 def account_context(value: AccountValue, starting_collateral: Decimal) -> AccountContext:

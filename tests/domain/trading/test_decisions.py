@@ -173,3 +173,20 @@ def test_without_a_router_a_model_strategy_is_answered_by_the_rules() -> None:
     assert decision.provider == "rules"
     assert decision.prompt is None
     assert decision.holds
+
+
+def test_an_absent_funding_series_never_holds_an_asset() -> None:
+    spec = _spec(llm_strategy())
+    market = _llm_market()
+    market.table = {ref: points for ref, points in market.table.items() if ref.key != "funding"}
+    packet = build_packet(
+        spec,
+        at=T,
+        assets=spec.asset_names,
+        market=market,
+        account=flat_account(D(1)),
+        invocation=1,
+    )
+    assert packet.asset("BTC").fresh
+    funding = next(s for s in packet.asset("BTC").series if s.ref.key == "funding")
+    assert funding.window() == (None, None)
