@@ -17,7 +17,7 @@ cause; record the ledger's answers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -26,7 +26,13 @@ from uuid import UUID
 
 import structlog
 
-from adapters.artifact_store import ArtifactRef, ArtifactStore
+from adapters.artifact_store import ArtifactStore
+from adapters.decision_records import (
+    decision_row,
+    dry_run_document,
+    skipped_document,
+    store_artifacts,
+)
 from adapters.decision_store import DecisionRow, DecisionStore, order_document
 from adapters.trading_market import MarketReader
 from domain.clock import Clock
@@ -42,13 +48,13 @@ from domain.trading.cadence import Due, due_ticks, invocation
 from domain.trading.context import ContextPacket, account_context, build_packet, flat_account
 from domain.trading.decisions import Decision, Router, decide, decision_id_for
 from domain.trading.sizing import PlannedOrder, SkippedAction, plan_orders
-from domain.trading.spec import StrategySpec, canonical_json
+from domain.trading.spec import StrategySpec
 from projections.trading_bindings import BoundAccount
 
 log = structlog.get_logger("trading")
 
 
-@dataclass(frozen=True)
+@dataclass
 class TickReport:
     """What one account's step did."""
 
@@ -87,7 +93,7 @@ class TradingEngine:
         )
         report = TickReport(bound.account_id)
         for tick in due:
-            report = self._tick(bound, spec, tick, now, report)
+            self._tick(bound, spec, tick, now, report)
         return report
 
     def resume(self, account_id: UUID) -> int:
@@ -100,25 +106,25 @@ class TradingEngine:
 
     def _tick(
         self, bound: BoundAccount, spec: StrategySpec, tick: Due, now: datetime, report: TickReport
-    ) -> TickReport:
+    ) -> None:
         if tick.missed:
             self._record_missed(bound, tick)
-            report = _bump(report, skipped=1)
+            report.skipped += 1
         refusal = self._refusal(bound, spec)
         if refusal is not None:
-            self._record(_row(bound, tick, "refused", self._now(), errors=[refusal]), tick)
-            return _bump(report, refused=1)
-        if self._waiting(spec, tick, now):
-            return _bump(report, waiting=1)
-        packet = self._packet(bound, spec, tick)
-        decision = decide(
-            spec,
-            packet,
-            decision_id=decision_id_for(f"account:{bound.account_id}", tick.at),
-            router=self.router,
-        )
-        self._execute(bound, spec, tick, decision)
-        return _bump(report, decided=1)
+            self._record(decision_row(bound, tick, "refused", self._now(), errors=[refusal]), tick)
+            report.refused += 1
+        elif self._waiting(spec, tick, now):
+            report.waiting += 1
+        else:
+            decision = decide(
+                spec,
+                self._packet(bound, spec, tick),
+                decision_id=decision_id_for(f"account:{bound.account_id}", tick.at),
+                router=self.router,
+            )
+            self._execute(bound, spec, tick, decision)
+            report.decided += 1
 
     def _waiting(self, spec: StrategySpec, tick: Due, now: datetime) -> bool:
         """Data for the tick is still on its way (waited for at most one cadence)."""
@@ -172,7 +178,7 @@ class TradingEngine:
         )
         orders = [p.order for p in plans if isinstance(p, PlannedOrder)]
         acts = not decision.holds
-        row = _row(
+        row = decision_row(
             bound,
             tick,
             "act" if acts else "hold",
@@ -180,11 +186,13 @@ class TradingEngine:
             errors=list(decision.errors),
             decision=decision,
             orders=orders,
-            artifacts=self._artifacts(decision) if acts or decision.prompt else {},
+            artifacts=store_artifacts(self.artifacts, decision, self._now())
+            if acts or decision.prompt
+            else {},
         )
         if not self._record(row, tick):
             return
-        outcomes = [_skipped(p) for p in plans if isinstance(p, SkippedAction)]
+        outcomes = [skipped_document(p) for p in plans if isinstance(p, SkippedAction)]
         outcomes += [self._send(bound.account_id, order) for order in orders]
         if orders:
             self.decisions.executed(decision.decision_id, outcomes)
@@ -224,22 +232,6 @@ class TradingEngine:
         )
         self.decisions.record(row, {asset: m.last for asset, m in tick.missed.items()})
 
-    def _artifacts(self, decision: Decision) -> dict[str, Any]:
-        owner, now = str(decision.decision_id), self._now()
-        refs = {
-            "context": self.artifacts.put(
-                owner, "context.json", canonical_json(decision.context.to_document()).encode(), now
-            )
-        }
-        if decision.prompt is not None:
-            text = f"[system]\n{decision.prompt.system}\n\n[user]\n{decision.prompt.user}"
-            refs["prompt"] = self.artifacts.put(owner, "prompt.txt", text.encode(), now)
-        if decision.reply is not None:
-            refs["response"] = self.artifacts.put(
-                owner, "response.txt", decision.reply.text.encode(), now
-            )
-        return {name: _ref(ref) for name, ref in refs.items()}
-
     def dry_run(
         self,
         spec: StrategySpec,
@@ -271,83 +263,15 @@ class TradingEngine:
             instruments=_instruments(self.market, spec.asset_names, at),
             risk=spec.risk,
         )
-        return dry_run_document(decision, plans, self._artifacts(decision))
+        return dry_run_document(
+            decision, plans, store_artifacts(self.artifacts, decision, self._now())
+        )
+
+    def _artifacts(self, decision: Decision) -> dict[str, Any]:
+        return store_artifacts(self.artifacts, decision, self._now())
 
     def _now(self) -> datetime:
         return self.service_clock.now()
-
-
-def dry_run_document(
-    decision: Decision, plans: Sequence[PlannedOrder | SkippedAction], artifacts: Mapping[str, Any]
-) -> dict[str, Any]:
-    """A dry run's result as stored and served."""
-    tokens_in, tokens_out = decision.tokens
-    return {
-        "at": decision.at.isoformat(),
-        "provider": decision.provider,
-        "model": decision.model,
-        "promptVersion": decision.prompt_version,
-        "contextHash": decision.context.content_hash,
-        "hints": {a: dict(h) for a, h in decision.hints.items()},
-        "actions": decision.actions.to_document(),
-        "orders": [order_document(p.order) for p in plans if isinstance(p, PlannedOrder)],
-        "skipped": [_skipped(p) for p in plans if isinstance(p, SkippedAction)],
-        "errors": list(decision.errors),
-        "tokensIn": tokens_in,
-        "tokensOut": tokens_out,
-        "latencyMs": 0 if decision.reply is None else decision.reply.latency_ms,
-        "attempts": list(decision.attempts),
-        "context": decision.context.to_document(),
-        "artifacts": dict(artifacts),
-    }
-
-
-def _row(
-    bound: BoundAccount,
-    tick: Due,
-    status: str,
-    now: datetime,
-    *,
-    errors: list[str],
-    decision: Decision | None = None,
-    orders: Sequence[Any] = (),
-    artifacts: Mapping[str, Any] | None = None,
-) -> DecisionRow:
-    tokens_in, tokens_out = (0, 0) if decision is None else decision.tokens
-    return DecisionRow(
-        decision_id=decision_id_for(f"account:{bound.account_id}", tick.at),
-        account_id=bound.account_id,
-        clone_id=bound.clone_id,
-        version_id=bound.version_id,
-        tick_at=tick.at,
-        status=status,
-        assets=tick.assets,
-        recorded_at=now,
-        context_hash=None if decision is None else decision.context.content_hash,
-        prompt_version=None if decision is None else decision.prompt_version,
-        provider=None if decision is None else decision.provider,
-        model=None if decision is None else decision.model,
-        tokens_in=tokens_in,
-        tokens_out=tokens_out,
-        latency_ms=0 if decision is None or decision.reply is None else decision.reply.latency_ms,
-        actions=None if decision is None or status == "hold" else decision.actions.to_document(),
-        orders=tuple(orders),
-        errors=errors,
-        artifacts=artifacts or {},
-    )
-
-
-def _skipped(plan: SkippedAction) -> dict[str, Any]:
-    return {
-        "asset": plan.action.asset,
-        "signal": plan.action.signal,
-        "status": "skipped",
-        "reason": plan.reason,
-    }
-
-
-def _ref(ref: ArtifactRef) -> dict[str, Any]:
-    return {"key": ref.key, "size": ref.size, "sha256": ref.sha256}
 
 
 def _instruments(
@@ -355,12 +279,3 @@ def _instruments(
 ) -> dict[str, Instrument]:
     found = {a: market.instrument(a, at) for a in assets}
     return {a: i for a, i in found.items() if i is not None}
-
-
-def _bump(report: TickReport, **counts: int) -> TickReport:
-    values = {k: getattr(report, k) + v for k, v in counts.items()}
-    return TickReport(report.account_id, **{**_counts(report), **values})
-
-
-def _counts(report: TickReport) -> dict[str, int]:
-    return {k: getattr(report, k) for k in ("decided", "skipped", "refused", "waiting")}
