@@ -34,7 +34,7 @@ import psycopg
 from psycopg import sql
 
 from adapters.structured_logs import configure_logging
-from tests.benchmarks import auth, market, prop, workers
+from tests.benchmarks import auth, market, prop, trading, workers
 
 POSTGRES_URL = os.environ.get(
     "CLASH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -78,6 +78,7 @@ def _benchmarks(
     yield from auth.run(database_url, schema, quick=quick, workdir=scratch)
     yield from market.run(database_url, schema, quick=quick)
     yield from prop.run(database_url, schema, quick=quick)
+    yield from trading.run(database_url, schema, quick=quick, workdir=scratch)
 
 
 @contextmanager

@@ -39,8 +39,12 @@ EXPECTED = {
     "prop.projection_catch_up",
     "prop.projection_rebuild",
     "prop.audit",
+    "trading.decide_rules",
+    "trading.ticks",
+    "trading.dry_run",
 }
 VERIFIED = {"prop.fills_1", "prop.fills_16"}  # fills counted per account after the run
+TICKS = "trading.ticks"  # rows, orders and fills checked per account after the run
 
 
 def test_quick_suite_on_sqlite_reports_every_figure() -> None:
@@ -59,5 +63,9 @@ def test_quick_suite_on_sqlite_reports_every_figure() -> None:
         if result["name"] in VERIFIED:
             assert result["verified"] is True, result
             assert result["vs_raw_single_save"] > 0, result
+        if result["name"] == TICKS:
+            assert result["verified"] is True, result
+            assert result["rows"] == result["accounts"] * result["ticks_per_account"], result
+            assert result["fills"] == result["orders"] > 0, result  # quick hour: a round trip
     assert document["machine"]["cpu_count"] >= 1
     assert document["machine"]["python"]
