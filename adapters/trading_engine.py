@@ -18,7 +18,7 @@ cause; record the ledger's answers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -78,12 +78,14 @@ class TradingEngine:
     artifacts: ArtifactStore
     router: Router
     service_clock: Clock
+    _specs: dict[UUID, StrategySpec] = field(default_factory=dict, init=False, repr=False)
 
     def tick(self, bound: BoundAccount, now: datetime) -> TickReport:
         """Decide every due tick of ``bound`` at market time ``now``."""
         self.resume(bound.account_id)
-        spec = self.versions.version(bound.version_id).spec
-        self.market.ensure_channels(spec.channels, now)
+        spec = self._spec(bound.version_id)
+        market = self.market.for_tick()
+        market.ensure_channels(spec.channels, now)
         due = due_ticks(
             spec.assets,
             window=bound.window,
@@ -93,7 +95,7 @@ class TradingEngine:
         )
         report = TickReport(bound.account_id)
         for tick in due:
-            self._tick(bound, spec, tick, now, report)
+            self._tick(bound, spec, tick, now, report, market)
         return report
 
     def resume(self, account_id: UUID) -> int:
@@ -105,7 +107,13 @@ class TradingEngine:
         return len(pending)
 
     def _tick(
-        self, bound: BoundAccount, spec: StrategySpec, tick: Due, now: datetime, report: TickReport
+        self,
+        bound: BoundAccount,
+        spec: StrategySpec,
+        tick: Due,
+        now: datetime,
+        report: TickReport,
+        market: MarketReader,
     ) -> None:
         if tick.missed:
             self._record_missed(bound, tick)
@@ -114,25 +122,25 @@ class TradingEngine:
         if refusal is not None:
             self._record(decision_row(bound, tick, "refused", self._now(), errors=[refusal]), tick)
             report.refused += 1
-        elif self._waiting(spec, tick, now):
+        elif self._waiting(spec, tick, now, market):
             report.waiting += 1
         else:
             decision = decide(
                 spec,
-                self._packet(bound, spec, tick),
+                self._packet(bound, spec, tick, market),
                 decision_id=decision_id_for(f"account:{bound.account_id}", tick.at),
                 router=self.router,
             )
-            self._execute(bound, spec, tick, decision)
+            self._execute(bound, spec, tick, decision, market)
             report.decided += 1
 
-    def _waiting(self, spec: StrategySpec, tick: Due, now: datetime) -> bool:
+    def _waiting(self, spec: StrategySpec, tick: Due, now: datetime, market: MarketReader) -> bool:
         """Data for the tick is still on its way (waited for at most one cadence)."""
         bound = min(interval_length(spec.plan(a).cadence) for a in tick.assets)
         if now - tick.at >= bound:
             return False
         refs = [ref for ref in spec.channels if ref.asset in tick.assets]
-        return not all(self.market.caught_up(ref, tick.at) for ref in refs)
+        return not all(market.caught_up(ref, tick.at) for ref in refs)
 
     def _refusal(self, bound: BoundAccount, spec: StrategySpec) -> str | None:
         try:
@@ -146,11 +154,13 @@ class TradingEngine:
             return f"{refused.reason}: {refused}"
         return None
 
-    def _packet(self, bound: BoundAccount, spec: StrategySpec, tick: Due) -> ContextPacket:
+    def _packet(
+        self, bound: BoundAccount, spec: StrategySpec, tick: Due, market: MarketReader
+    ) -> ContextPacket:
         account = self.prop.account(bound.account_id)
-        marks = {a: m for a in tick.assets if (m := self.market.mark(a, tick.at)) is not None}
-        held = {a: m for a in account.positions if (m := self.market.mark(a, tick.at))}
-        instruments = _instruments(self.market, [*account.positions], tick.at)
+        marks = {a: m for a in tick.assets if (m := market.mark(a, tick.at)) is not None}
+        held = {a: m for a in account.positions if (m := market.mark(a, tick.at))}
+        instruments = _instruments(market, [*account.positions], tick.at)
         valued = value_account(account, {**held, **marks}, instruments)
         context = account_context(valued, micros_to_decimal(account.opening_micros))
         cadence = spec.plan(tick.assets[0]).cadence
@@ -158,13 +168,18 @@ class TradingEngine:
             spec,
             at=tick.at,
             assets=tick.assets,
-            market=self.market,
+            market=market,
             account=context,
             invocation=invocation(bound.window, tick.at, cadence),
         )
 
     def _execute(
-        self, bound: BoundAccount, spec: StrategySpec, tick: Due, decision: Decision
+        self,
+        bound: BoundAccount,
+        spec: StrategySpec,
+        tick: Due,
+        decision: Decision,
+        market: MarketReader,
     ) -> None:
         packet = decision.context
         plans = plan_orders(
@@ -173,7 +188,7 @@ class TradingEngine:
             equity=packet.account.account_value,
             positions=packet.account.position_sizes(),
             marks=packet.marks(),
-            instruments=_instruments(self.market, tick.assets, tick.at),
+            instruments=_instruments(market, tick.assets, tick.at),
             risk=spec.risk,
         )
         orders = [p.order for p in plans if isinstance(p, PlannedOrder)]
@@ -242,12 +257,13 @@ class TradingEngine:
         rules_only: bool,
     ) -> dict[str, Any]:
         """Decide once at market time ``at`` on a flat paper account; touch no account."""
-        self.market.ensure_channels(spec.channels, at)
+        market = self.market.for_tick()
+        market.ensure_channels(spec.channels, at)
         packet = build_packet(
             spec,
             at=at,
             assets=spec.asset_names,
-            market=self.market,
+            market=market,
             account=flat_account(collateral),
             invocation=1,
         )
@@ -260,12 +276,19 @@ class TradingEngine:
             equity=collateral,
             positions={},
             marks=packet.marks(),
-            instruments=_instruments(self.market, spec.asset_names, at),
+            instruments=_instruments(market, spec.asset_names, at),
             risk=spec.risk,
         )
         return dry_run_document(
             decision, plans, store_artifacts(self.artifacts, decision, self._now())
         )
+
+    def _spec(self, version_id: UUID) -> StrategySpec:
+        """The compiled spec of a version, loaded once: published versions never change."""
+        spec = self._specs.get(version_id)
+        if spec is None:
+            spec = self._specs[version_id] = self.versions.version(version_id).spec
+        return spec
 
     def _artifacts(self, decision: Decision) -> dict[str, Any]:
         return store_artifacts(self.artifacts, decision, self._now())

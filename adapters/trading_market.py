@@ -15,7 +15,8 @@ from decimal import Decimal
 
 from adapters.asset_registry import AssetRegistry
 from adapters.feature_channels import FeatureChannels
-from adapters.market_quotes import NoMarketData, quote
+from adapters.feature_store import Channel
+from adapters.market_quotes import MarketQuote, NoMarketData, quote
 from adapters.market_store import MarketStore
 from domain.market.errors import UnknownChannel
 from domain.market.instruments import Instrument
@@ -26,21 +27,32 @@ POINT_SERIES = "-"  # ChannelRef.interval of point series (funding) that have no
 
 
 class MarketReader:
-    """The trading module's view of market memory."""
+    """The trading module's view of market memory.
+
+    A reader memoizes what it has read (channel rows, quotes, instruments), so one tick or
+    one dry run reads each once: build one per tick with :meth:`for_tick`, never share a
+    long-lived one across ticks (checkpoints and quotes move on).
+    """
 
     def __init__(self, features: FeatureChannels, market: MarketStore, assets: AssetRegistry):
         self.features = features
         self.market = market
         self.assets = assets
+        self._channels: dict[ChannelRef, Channel | None] = {}
+        self._quotes: dict[tuple[str, datetime], MarketQuote | None] = {}
+        self._instruments: dict[tuple[str, datetime], Instrument | None] = {}
+
+    def for_tick(self) -> MarketReader:
+        """A fresh reader over the same stores, with empty memos."""
+        return MarketReader(self.features, self.market, self.assets)
 
     def ensure_channels(self, refs: Iterable[ChannelRef], now: datetime) -> None:
         """Subscribe every channel not subscribed yet (backfilled up to ``now``)."""
         for ref in refs:
-            interval = _interval(ref)
-            try:
-                self.features.channel(ref.asset, interval, ref.key)
-            except UnknownChannel:
-                self.features.subscribe(ref.asset, interval, ref.key, now)
+            if self._channel(ref) is None:
+                self._channels[ref] = self.features.subscribe(
+                    ref.asset, _interval(ref), ref.key, now
+                )
 
     def caught_up(self, ref: ChannelRef, at: datetime) -> bool:
         """Whether the channel has folded every candle closing by ``at``.
@@ -51,18 +63,14 @@ class MarketReader:
         interval = _interval(ref)
         if interval is None:
             return True
-        try:
-            channel = self.features.channel(ref.asset, interval, ref.key)
-        except UnknownChannel:
-            return False
-        last = channel.checkpoint.last_open_time
+        channel = self._channel(ref, fresh=True)
+        last = None if channel is None else channel.checkpoint.last_open_time
         return last is not None and last + interval_length(interval) >= at
 
     def series(self, ref: ChannelRef, at: datetime, count: int) -> list[tuple[datetime, Decimal]]:
         """The last ``count`` values of ``ref`` knowable at ``at`` (oldest first)."""
-        try:
-            channel = self.features.channel(ref.asset, _interval(ref), ref.key)
-        except UnknownChannel:
+        channel = self._channel(ref)
+        if channel is None:
             return []
         points = self.features.store.latest(channel, known_at=at, count=count)
         found = []
@@ -74,21 +82,37 @@ class MarketReader:
 
     def mark(self, asset: str, at: datetime) -> Decimal | None:
         """The mark in force at ``at``."""
-        try:
-            return quote(self.market, asset, at).mark
-        except NoMarketData:
-            return None
+        found = self._quote(asset, at)
+        return None if found is None else found.mark
 
     def funding_rate(self, asset: str, at: datetime) -> Decimal | None:
         """The funding rate in force at ``at``."""
-        try:
-            return quote(self.market, asset, at).funding_rate
-        except NoMarketData:
-            return None
+        found = self._quote(asset, at)
+        return None if found is None else found.funding_rate
 
     def instrument(self, asset: str, at: datetime) -> Instrument | None:
         """The registry version in force at ``at``."""
-        return self.assets.instrument(asset, at)
+        key = (asset, at)
+        if key not in self._instruments:
+            self._instruments[key] = self.assets.instrument(asset, at)
+        return self._instruments[key]
+
+    def _channel(self, ref: ChannelRef, *, fresh: bool = False) -> Channel | None:
+        if fresh or ref not in self._channels:
+            try:
+                self._channels[ref] = self.features.channel(ref.asset, _interval(ref), ref.key)
+            except UnknownChannel:
+                self._channels[ref] = None
+        return self._channels[ref]
+
+    def _quote(self, asset: str, at: datetime) -> MarketQuote | None:
+        key = (asset, at)
+        if key not in self._quotes:
+            try:
+                self._quotes[key] = quote(self.market, asset, at)
+            except NoMarketData:
+                self._quotes[key] = None
+        return self._quotes[key]
 
 
 def _interval(ref: ChannelRef) -> str | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +36,8 @@ def api_settings(database_url: str, **overrides: Any) -> Settings:
         "auth_rate_limit_per_address": "10000/minute",
         "log_json": False,
     }
+    if database_url.startswith("postgresql"):  # SQLite stores keep artifacts beside the file
+        values["artifact_dir"] = str(Path(tempfile.gettempdir()) / "clash-test-artifacts")
     values.update(overrides)
     return Settings(**values)
 

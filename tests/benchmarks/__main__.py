@@ -46,39 +46,52 @@ Measurement = (
 )
 
 
+MODULES = ("workers", "auth", "market", "prop", "trading")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, run the suite and print its JSON document."""
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__)
     parser.add_argument("--backend", choices=[*BACKENDS, "all"], default="all")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
+    parser.add_argument(
+        "--only", choices=MODULES, action="append", help="run these modules only (repeatable)"
+    )
     args = parser.parse_args(argv)
     configure_logging("WARNING", json=True)
     backends = BACKENDS if args.backend == "all" else (args.backend,)
-    json.dump(run(backends, quick=args.quick), sys.stdout, indent=2)
+    json.dump(run(backends, quick=args.quick, only=args.only), sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
 
 
-def run(backends: Sequence[str], *, quick: bool) -> dict[str, Any]:
-    """Run every benchmark on each backend; return the machine and the figures."""
+def run(
+    backends: Sequence[str], *, quick: bool, only: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Run every benchmark (or the ``only`` modules) on each backend; return the figures."""
     results: list[dict[str, Any]] = []
     for backend in backends:
         progress(f"{backend}: starting ({'quick' if quick else 'full'} sizes)")
         with target(backend) as (database_url, schema, scratch):
-            for measured in _benchmarks(database_url, schema, scratch, quick):
+            for measured in _benchmarks(database_url, schema, scratch, quick, only or MODULES):
                 results.append(figure(backend, measured))
                 progress(f"{backend}: {_line(results[-1])}")
     return {"machine": machine(backends), "quick": quick, "results": results}
 
 
 def _benchmarks(
-    database_url: str, schema: str, scratch: Path, quick: bool
+    database_url: str, schema: str, scratch: Path, quick: bool, only: Sequence[str]
 ) -> Iterator[Measurement]:
-    yield from workers.run(database_url, schema, quick=quick)
-    yield from auth.run(database_url, schema, quick=quick, workdir=scratch)
-    yield from market.run(database_url, schema, quick=quick)
-    yield from prop.run(database_url, schema, quick=quick)
-    yield from trading.run(database_url, schema, quick=quick, workdir=scratch)
+    if "workers" in only:
+        yield from workers.run(database_url, schema, quick=quick)
+    if "auth" in only:
+        yield from auth.run(database_url, schema, quick=quick, workdir=scratch)
+    if "market" in only:
+        yield from market.run(database_url, schema, quick=quick)
+    if "prop" in only:
+        yield from prop.run(database_url, schema, quick=quick)
+    if "trading" in only:
+        yield from trading.run(database_url, schema, quick=quick, workdir=scratch)
 
 
 @contextmanager
