@@ -41,11 +41,19 @@ from domain.market.instruments import Instrument
 from domain.market.intervals import interval_length
 from domain.prop.application import PropLedger
 from domain.prop.errors import LedgerError
+from domain.prop.margin import account_value
 from domain.prop.money import micros_to_decimal
+from domain.prop.trading import positions_of
 from domain.prop.valuation import value_account
 from domain.trading.application import VersionCatalog
 from domain.trading.cadence import Due, due_ticks, invocation
-from domain.trading.context import ContextPacket, account_context, build_packet, flat_account
+from domain.trading.context import (
+    ContextPacket,
+    account_context,
+    build_packet,
+    flat_account,
+    rules_account,
+)
 from domain.trading.decisions import Decision, Router, decide, decision_id_for
 from domain.trading.sizing import PlannedOrder, SkippedAction, plan_orders
 from domain.trading.spec import StrategySpec
@@ -160,9 +168,17 @@ class TradingEngine:
         account = self.prop.account(bound.account_id)
         marks = {a: m for a in tick.assets if (m := market.mark(a, tick.at)) is not None}
         held = {a: m for a in account.positions if (m := market.mark(a, tick.at))}
-        instruments = _instruments(market, [*account.positions], tick.at)
-        valued = value_account(account, {**held, **marks}, instruments)
-        context = account_context(valued, micros_to_decimal(account.opening_micros))
+        opening = micros_to_decimal(account.opening_micros)
+        if spec.model is None:  # rules read sizes and value only: no portfolio valuation
+            sizes = {a: p["size"] for a, p in account.positions.items()}
+            value = account_value(
+                account.collateral, positions_of(account).values(), {**held, **marks}
+            )
+            context = rules_account(value, sizes, {**held, **marks}, opening)
+        else:
+            instruments = _instruments(market, [*account.positions], tick.at)
+            valued = value_account(account, {**held, **marks}, instruments)
+            context = account_context(valued, opening)
         cadence = spec.plan(tick.assets[0]).cadence
         return build_packet(
             spec,

@@ -10,7 +10,7 @@ see data from after its tick. Channels a strategy needs are subscribed on first 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from adapters.asset_registry import AssetRegistry
@@ -23,6 +23,7 @@ from domain.market.instruments import Instrument
 from domain.market.intervals import interval_length
 from domain.trading.spec import ChannelRef
 
+WINDOW_PAGE = 5_000
 POINT_SERIES = "-"  # ChannelRef.interval of point series (funding) that have no interval
 
 
@@ -78,6 +79,26 @@ class MarketReader:
             value = point.value if ref.component is None else point.component(ref.component)
             if value is not None:
                 found.append((point.knowable_at, value))
+        return found
+
+    def window(
+        self, ref: ChannelRef, start: datetime, end: datetime
+    ) -> list[tuple[datetime, Decimal]]:
+        """Every value of ``ref`` opening in ``[start, end)`` knowable by ``end``, oldest first."""
+        channel = self._channel(ref)
+        found: list[tuple[datetime, Decimal]] = []
+        cursor = start
+        while channel is not None:
+            points = self.features.store.points(
+                channel, start=cursor, end=end, known_at=end, limit=WINDOW_PAGE
+            )
+            for point in points:
+                value = point.value if ref.component is None else point.component(ref.component)
+                if value is not None:
+                    found.append((point.knowable_at, value))
+            if len(points) < WINDOW_PAGE:
+                break
+            cursor = points[-1].open_time + timedelta(microseconds=1)
         return found
 
     def mark(self, asset: str, at: datetime) -> Decimal | None:

@@ -14,7 +14,7 @@ It adds three things to the library's class:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -44,10 +44,17 @@ class ClashApplication(Application[UUID]):
 
     command_attempts: ClassVar[int] = 5
 
-    def __init__(self, *, clock: Clock, factory_builder: FactoryBuilder | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        factory_builder: FactoryBuilder | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.clock = clock
         self._factory_builder = factory_builder
-        super().__init__(env={f"{self.name.upper()}_PERSISTENCE_MODULE": "eventsourcing.popo"})
+        prefixed = {f"{self.name.upper()}_PERSISTENCE_MODULE": "eventsourcing.popo"}
+        super().__init__(env={**prefixed, **(env or {})})
 
     def construct_factory(self, env: Environment) -> InfrastructureFactory[Any]:
         if self._factory_builder is None:

@@ -266,16 +266,11 @@ def _liquidate_if_needed(
     instruments: Mapping[str, Instrument],
     at: datetime,
 ) -> bool:
-    positions = positions_of(account)
-    if not positions or any(a not in instruments for a in positions):
+    check = _maintenance(account, marks, instruments)
+    if check is None or check[0] >= check[1]:
         return False
-    at_marks = {a: marks.get(a, p.entry_price) for a, p in positions.items()}
-    tiers: dict[str, tuple[MarginTier, ...]] = {a: tiers_of(instruments[a].spec) for a in positions}
-    value = account_value(account.collateral, positions.values(), at_marks)
-    required = maintenance_required(positions.values(), at_marks, tiers)
-    if value >= required:
-        return False
-    for asset in sorted(positions):
+    value, required, at_marks = check
+    for asset in sorted(at_marks):
         close_at(
             account,
             asset,
@@ -294,6 +289,27 @@ def _liquidate_if_needed(
         postings=postings_document(postings),
     )
     return True
+
+
+def would_liquidate(
+    account: PropAccount, marks: Mapping[str, Decimal], instruments: Mapping[str, Instrument]
+) -> bool:
+    """Whether ``apply_marks`` at these marks would liquidate the account (a pure check)."""
+    check = _maintenance(account, marks, instruments)
+    return check is not None and check[0] < check[1]
+
+
+def _maintenance(
+    account: PropAccount, marks: Mapping[str, Decimal], instruments: Mapping[str, Instrument]
+) -> tuple[Decimal, Decimal, dict[str, Decimal]] | None:
+    """(account value, maintenance required, the marks used); unmarked positions at entry."""
+    positions = positions_of(account)
+    if not positions or any(a not in instruments for a in positions):
+        return None
+    at_marks = {a: marks.get(a, p.entry_price) for a, p in positions.items()}
+    tiers: dict[str, tuple[MarginTier, ...]] = {a: tiers_of(instruments[a].spec) for a in positions}
+    value = account_value(account.collateral, positions.values(), at_marks)
+    return value, maintenance_required(positions.values(), at_marks, tiers), at_marks
 
 
 def _backstop_postings(account: PropAccount, backstop: bool) -> tuple[Posting, ...]:

@@ -15,7 +15,7 @@ values per channel are the rule window), so a rule and a model read identical da
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -28,6 +28,7 @@ from domain.trading.conditions import Window
 from domain.trading.spec import ChannelRef, StrategySpec, canonical_json
 
 SERIES_LENGTH = 10
+ZERO = Decimal(0)
 POINT_SERIES = "-"  # the interval of point series (funding), which have none
 POINT_SERIES_CURRENT = timedelta(hours=2)  # a funding rate older than this is not current
 
@@ -223,6 +224,24 @@ def account_context(value: AccountValue, starting_collateral: Decimal) -> Accoun
     return AccountContext(
         value.account_value, value.free_collateral, starting_collateral, positions
     )
+
+
+def rules_account(
+    value: Decimal, sizes: Mapping[str, Decimal], marks: Mapping[str, Decimal], opening: Decimal
+) -> AccountContext:
+    """The account part a rules strategy reads: value and signed sizes, nothing priced.
+
+    Rules read only which assets are held and the account value (for sizing); the
+    liquidation prices, margin and exit plans a model is shown are left out, so a rules
+    tick never pays for a portfolio valuation.
+    """
+    positions = tuple(
+        PositionContext(
+            a, size, Decimal(0), marks.get(a, Decimal(0)), None, Decimal(0), 0, None, None
+        )
+        for a, size in sorted(sizes.items())
+    )
+    return AccountContext(value, value, opening, positions)
 
 
 def flat_account(collateral: Decimal) -> AccountContext:

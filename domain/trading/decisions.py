@@ -11,8 +11,10 @@ with the actions (nothing, an isolated ledger, the real ledger). Steps:
    its interval) hold with a ``stale_data`` error and are not asked about;
 3. a rules strategy (no model node), or any strategy when only the rules provider is
    allowed (a dry run without a grant), is answered by :class:`RulesProvider` from the
-   hints, without routing and without a prompt; a model strategy goes through the router
-   of its model tier, whose providers render prompt v1 only if they send text;
+   hints, without routing and without a prompt (a rules strategy with no hint fired holds
+   without asking: the provider's answer would be all holds); a model strategy goes
+   through the router of its model tier, whose providers render prompt v1 only if they
+   send text;
 4. the answer's text is validated against the action schema; anything invalid becomes a
    hold with the error recorded, and a routing failure (every route failed) holds every
    asset with the routing error.
@@ -150,7 +152,8 @@ def decide(
         return ModelCall(route.model, fresh, hints, render, route.timeout_seconds)
 
     attempts: tuple[dict[str, Any], ...] = ()
-    if not fresh:
+    quiet = spec.model is None and not any(any(h.values()) for h in hints.values())
+    if not fresh or quiet:  # nothing to ask: stale data, or a rules strategy with no hint
         reply, provider, model, error = None, RULES_MODEL, RULES_MODEL, None
     elif spec.model is None or router is None:
         reply = RulesProvider().complete(call_for(_RulesRoute()))

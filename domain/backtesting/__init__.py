@@ -1,0 +1,1 @@
+"""The backtesting module: replays of compiled strategies on isolated stores, and their metrics."""
