@@ -269,10 +269,13 @@ class _Run:
     def _sample(self, step: _Step) -> tuple[dict[str, Decimal], Decimal]:
         account = self.account
         marks = {a: m for a in self.spec.asset_names if (m := self.feed.mark(a, step.close_time))}
-        positions = positions_of(account)
-        equity = account_value(account.collateral, positions.values(), marks)
+        if account.positions:
+            positions = positions_of(account).values()
+            equity = account_value(account.collateral, positions, marks)
+        else:
+            equity = account.collateral
         self.curve.append((step.close_time, equity))
-        self.exposed.append(bool(positions))
+        self.exposed.append(bool(account.positions))
         return marks, equity
 
     def _decide(self, step: _Step, marks: dict[str, Decimal], equity: Decimal) -> None:
