@@ -8,8 +8,9 @@ person or a script to compare over time, and the test suite only checks that it 
 
 Each backend gets a store of its own for the run: a fresh SQLite file in a temporary
 directory, or a throw-away PostgreSQL schema (``bench_<hex>``, dropped at the end) on
-``CLASH_TEST_POSTGRES_URL`` (default the local server's ``test`` database). Only the JSON
-goes to stdout; progress and logs go to stderr.
+``CLASH_TEST_POSTGRES_URL`` (default the local server's ``test`` database). The backtest
+module uses no store, so it runs once, with the first backend. Only the JSON goes to
+stdout; progress and logs go to stderr.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import psycopg
 from psycopg import sql
 
 from adapters.structured_logs import configure_logging
-from tests.benchmarks import auth, market, prop, trading, workers
+from tests.benchmarks import auth, backtest, market, prop, trading, workers
 
 POSTGRES_URL = os.environ.get(
     "CLASH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -46,7 +47,7 @@ Measurement = (
 )
 
 
-MODULES = ("workers", "auth", "market", "prop", "trading")
+MODULES = ("workers", "auth", "market", "prop", "trading", "backtest")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,7 +74,10 @@ def run(
     for backend in backends:
         progress(f"{backend}: starting ({'quick' if quick else 'full'} sizes)")
         with target(backend) as (database_url, schema, scratch):
-            for measured in _benchmarks(database_url, schema, scratch, quick, only or MODULES):
+            modules = only or MODULES
+            if backend != backends[0]:  # in memory, no store: once per run, not per backend
+                modules = [m for m in modules if m != "backtest"]
+            for measured in _benchmarks(database_url, schema, scratch, quick, modules):
                 results.append(figure(backend, measured))
                 progress(f"{backend}: {_line(results[-1])}")
     return {"machine": machine(backends), "quick": quick, "results": results}
@@ -92,6 +96,8 @@ def _benchmarks(
         yield from prop.run(database_url, schema, quick=quick)
     if "trading" in only:
         yield from trading.run(database_url, schema, quick=quick, workdir=scratch)
+    if "backtest" in only:
+        yield from backtest.run(database_url, schema, quick=quick)
 
 
 @contextmanager

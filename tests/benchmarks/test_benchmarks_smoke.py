@@ -9,10 +9,12 @@ that every figure is present, JSON-serialisable and positive.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
-from tests.benchmarks.__main__ import run
+from tests.benchmarks import backtest
+from tests.benchmarks.__main__ import figure, run
 
 pytestmark = pytest.mark.slow
 
@@ -42,9 +44,15 @@ EXPECTED = {
     "trading.decide_rules",
     "trading.ticks",
     "trading.dry_run",
+    *(
+        f"backtest.{engine}_{assets}_asset"
+        for engine in ("replay", "backtesting_py", "backtrader", "bare_loop")
+        for assets in (1, 3)
+    ),
 }
 VERIFIED = {"prop.fills_1", "prop.fills_16"}  # fills counted per account after the run
 TICKS = "trading.ticks"  # rows, orders and fills checked per account after the run
+PEERS = ("backtest.backtesting_py_", "backtest.backtrader_")  # optional: may say skipped
 
 
 def test_quick_suite_on_sqlite_reports_every_figure() -> None:
@@ -56,6 +64,10 @@ def test_quick_suite_on_sqlite_reports_every_figure() -> None:
     assert len(results) == len(EXPECTED)
     for result in results:
         assert result["backend"] == "sqlite"
+        if "skipped" in result:  # a peer not installed (./dev bench installs them)
+            assert result["name"].startswith(PEERS), result
+            assert result["skipped"] == "install with ./dev bench", result
+            continue
         assert result["operations"] > 0, result
         assert result["seconds"] > 0, result
         assert result["ops_per_second"] > 0, result
@@ -67,5 +79,28 @@ def test_quick_suite_on_sqlite_reports_every_figure() -> None:
             assert result["verified"] is True, result
             assert result["rows"] == result["accounts"] * result["ticks_per_account"], result
             assert result["fills"] == result["orders"] > 0, result  # quick hour: a round trip
+        if result["name"].startswith("backtest.replay_"):
+            assert result["deterministic"] is True, result
+            assert result["trades"] > 0, result  # the quick bars still hold round trips
+        elif result["name"].startswith("backtest."):  # a peer or the bare loop: compared
+            assert result["parity"]["trades"][1] > 0, result
+            assert result["parity"]["rejected_orders"] == 0, result
     assert document["machine"]["cpu_count"] >= 1
     assert document["machine"]["python"]
+
+
+def test_backtest_peers_that_are_not_installed_are_skipped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Arrange
+    def not_installed(name: str) -> Any:
+        raise ImportError(name)
+
+    monkeypatch.setattr(backtest, "_module", not_installed)
+    # Act
+    results = [figure("sqlite", measured) for measured in backtest.run("", "", quick=True)]
+    # Assert
+    skipped = {r["name"] for r in results if "skipped" in r}
+    assert skipped == {f"{peer}{n}_asset" for peer in PEERS for n in (1, 3)}
+    assert all(r["skipped"] == "install with ./dev bench" for r in results if "skipped" in r)
+    assert all(r["ops_per_second"] > 0 for r in results if "skipped" not in r)
