@@ -266,6 +266,8 @@ def _liquidate_if_needed(
     instruments: Mapping[str, Instrument],
     at: datetime,
 ) -> bool:
+    if clearly_solvent(account, marks, instruments):
+        return False
     check = _maintenance(account, marks, instruments)
     if check is None or check[0] >= check[1]:
         return False
@@ -295,8 +297,31 @@ def would_liquidate(
     account: PropAccount, marks: Mapping[str, Decimal], instruments: Mapping[str, Instrument]
 ) -> bool:
     """Whether ``apply_marks`` at these marks would liquidate the account (a pure check)."""
+    if clearly_solvent(account, marks, instruments):
+        return False
     check = _maintenance(account, marks, instruments)
     return check is not None and check[0] < check[1]
+
+
+def clearly_solvent(
+    account: PropAccount, marks: Mapping[str, Decimal], instruments: Mapping[str, Instrument]
+) -> bool:
+    """Whether the account value exceeds a ceiling on its maintenance margin.
+
+    A tier's maintenance margin is ``notional x rate - deduction`` with a non-negative
+    deduction, and rates rise with the tiers, so ``notional x highest rate`` bounds it. When
+    the value clears that bound no liquidation is possible, and the exact (tiered) check can
+    be skipped; otherwise the exact check decides.
+    """
+    if any(asset not in instruments for asset in account.positions):
+        return False
+    value, ceiling = account.collateral, Decimal(0)
+    for asset, held in account.positions.items():
+        mark = marks.get(asset, held["entry_price"])
+        value += held["size"] * (mark - held["entry_price"])
+        lowest = min(tier.max_leverage for tier in tiers_of(instruments[asset].spec))
+        ceiling += abs(held["size"]) * mark / (2 * lowest)
+    return value > ceiling
 
 
 def _maintenance(
