@@ -14,6 +14,9 @@ import httpx
 
 from adapters.artifact_store import FilesystemArtifacts
 from adapters.asset_registry import AssetRegistry, FeeSchedule
+from adapters.backtest_artifacts import BacktestArtifacts
+from adapters.backtest_service import BacktestService
+from adapters.backtest_store import BacktestStore
 from adapters.clocks import SystemClock
 from adapters.contract_wallets import JsonRpcContractWallets
 from adapters.database import Database, open_database
@@ -76,6 +79,7 @@ class Container:
     decisions: DecisionStore
     artifacts: FilesystemArtifacts
     trading_engine: TradingEngine
+    backtests: BacktestService
     closers: list[object] = field(default_factory=list)
 
     def close(self) -> None:
@@ -185,6 +189,14 @@ def bootstrap(
         decisions=decisions,
         artifacts=artifacts,
         trading_engine=engine,
+        backtests=BacktestService(
+            clones=clones,
+            tiers=tiers,
+            store=BacktestStore(database),
+            artifacts=BacktestArtifacts(database),
+            market_clock=the_market_clock,
+            service_clock=service_clock,
+        ),
         closers=([contract_wallets] if contract_wallets else []) + [model_router],
     )
 

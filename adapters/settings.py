@@ -172,6 +172,17 @@ class Settings(BaseSettings):
     artifact_dir: str | None = None
     artifact_retention_days: int = Field(default=30, ge=1, le=3650)
 
+    # Backtests (docs/backtests.md): concurrency limits, the worker's lease (renewed while a
+    # run lasts), how long a job may wait queued, how often a run polls for a cancel, how
+    # long per-decision detail is kept, and the paper collateral every run starts with.
+    backtest_max_concurrent: int = Field(default=4, ge=1, le=1000)
+    backtest_max_concurrent_per_user: int = Field(default=1, ge=1, le=1000)
+    backtest_lease_ttl_seconds: int = Field(default=60, ge=1)
+    backtest_queue_ttl_seconds: int = Field(default=3600, ge=1)
+    backtest_cancel_poll_seconds: float = Field(default=1.0, ge=0)
+    backtest_artifact_retention_days: int = Field(default=30, ge=1, le=3650)
+    backtest_collateral_usdc: Decimal = Field(default=Decimal(10_000), gt=0)
+
     @field_validator(
         "siwe_chain_ids",
         "admin_addresses",
@@ -240,6 +251,11 @@ class Settings(BaseSettings):
             raise ValueError("CLASH_WORKER_BACKOFF_MAX_SECONDS must be >= the base")
         if self.refresh_absolute_ttl_seconds < self.refresh_idle_ttl_seconds:
             raise ValueError("CLASH_REFRESH_ABSOLUTE_TTL_SECONDS must be >= the idle TTL")
+        if self.backtest_cancel_poll_seconds >= self.backtest_lease_ttl_seconds:
+            raise ValueError(
+                "CLASH_BACKTEST_CANCEL_POLL_SECONDS must be below CLASH_BACKTEST_LEASE_TTL_SECONDS"
+                " (each poll renews the backtest worker's lease)"
+            )
         if not self.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValueError("CLASH_DATABASE_URL must start with sqlite:/// or postgresql://")
         if self.env == "production":

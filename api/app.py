@@ -23,6 +23,7 @@ from api.routes import (
     admin_clones,
     admin_prop,
     auth,
+    backtests,
     clones,
     health,
     internal,
@@ -97,6 +98,7 @@ def create_app(
         public_clones.router,
         admin_clones.router,
         trading.router,
+        backtests.router,
     )
     for router in routers:
         app.include_router(router)

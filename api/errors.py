@@ -24,6 +24,15 @@ from adapters.database import DatabaseUnavailable
 from adapters.rate_limits import RateLimited
 from api.pagination import BadCursor
 from domain.application import ConcurrentModification
+from domain.backtesting.errors import (
+    BacktestError,
+    BacktestFinished,
+    BacktestNotFound,
+    BadBacktestWindow,
+    CapExceeded,
+    QuotaExceeded,
+    ResultsNotReady,
+)
 from domain.clones.errors import (
     AlreadyRetired,
     CloneConflict,
@@ -156,6 +165,12 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     VersionAlreadyTrading: ProblemKind(409, "trading", "Version already trading"),
     BadWindow: ProblemKind(422, "trading", "Bad window"),
     NotBound: ProblemKind(422, "trading", "Account not bound"),
+    BacktestNotFound: ProblemKind(404, "backtests", "Backtest not found"),
+    BadBacktestWindow: ProblemKind(422, "backtests", "Bad replay window"),
+    CapExceeded: ProblemKind(422, "backtests", "Backtest over the tier's caps"),
+    QuotaExceeded: ProblemKind(429, "backtests", "Daily backtest quota used"),
+    BacktestFinished: ProblemKind(409, "backtests", "Backtest already finished"),
+    ResultsNotReady: ProblemKind(409, "backtests", "Backtest results not ready"),
 }
 STATUS_OVERRIDES = {("service-token", "scope_missing"): 403}
 
@@ -190,7 +205,7 @@ def _known_error(request: Request, exc: Exception) -> JSONResponse:
     reason = getattr(exc, "reason", None) or kind.default_reason
     status = STATUS_OVERRIDES.get((kind.category, reason), kind.status)
     headers: dict[str, str] = {}
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | QuotaExceeded):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, ProjectionLagging | ClonesReadsLagging):
         headers["Retry-After"] = "1"
@@ -219,6 +234,8 @@ def _extensions(exc: Exception) -> dict[str, Any]:
         return found if tier is None else {**found, "tier": tier}
     if isinstance(exc, InvalidProfile):
         return {"field": exc.field}
+    if isinstance(exc, BacktestError):
+        return exc.extensions()
     return {}
 
 

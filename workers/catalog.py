@@ -16,6 +16,7 @@ from adapters.bootstrap import Container
 from adapters.identity_store import SqlIdentityStore
 from adapters.market_replay import ReplayMarketClock
 from projections.catalog import runners
+from workers.backtests import BacktestWorker
 from workers.identity_janitor import IdentityJanitor
 from workers.ingestion import Ingestion
 from workers.market_replay import MarketReplay
@@ -47,10 +48,11 @@ FACTORIES: dict[str, WorkerFactory] = {
     "projections": lambda c: Projector(runners(c)),
     "marks": MarkWorker,
     "trading": TradingWorker,
+    "backtests": BacktestWorker,
 }
 MODE_WORKERS = {
-    "replay": ["identity-janitor", "market-replay", "projections", "marks", "trading"],
-    "live": ["identity-janitor", "ingestion", "projections", "marks", "trading"],
+    "replay": ["identity-janitor", "market-replay", "projections", "marks", "trading", "backtests"],
+    "live": ["identity-janitor", "ingestion", "projections", "marks", "trading", "backtests"],
 }
 
 

@@ -6,8 +6,11 @@ step (``running``, then ``idle`` or ``failing``; ``stopped`` on the way out); a 
 item (``"<worker>:<item key>"``) so two holders never perform one item at once and a killed
 holder's item is picked up after expiry; retries with backoff, then a dead letter
 (:mod:`workers.backoff`); graceful shutdown after the current item. Delivery is at least
-once, so ``perform`` must be idempotent and finish within the lease TTL. A step never
-raises (``KeyboardInterrupt``/``SystemExit`` aside): failures are logged and recorded.
+once, so ``perform`` must be idempotent and finish within the lease TTL, or extend it:
+a long item calls :func:`keep_lease` from time to time (a lease heartbeat), which renews
+the item's lease and raises :class:`LeaseLost` once another holder has taken it. A worker
+may name its own TTL (a ``lease_ttl`` attribute); otherwise the runtime's applies. A step
+never raises (``KeyboardInterrupt``/``SystemExit`` aside): failures are logged and recorded.
 Time comes only from the injected clock (the service clock in production), so
 :mod:`workers.driver` can step every worker on a simulated clock.
 """
@@ -21,7 +24,9 @@ import socket
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import FrameType
@@ -32,7 +37,7 @@ import structlog
 from adapters.database import Database
 from adapters.dead_letters import DeadLetterStore, JsonValue
 from adapters.heartbeats import HeartbeatState, HeartbeatStore
-from adapters.leases import LeaseStore
+from adapters.leases import Lease, LeaseStore
 from adapters.settings import Settings
 from domain.clock import Clock
 from workers.backoff import Backoff, RetryPolicy
@@ -46,6 +51,14 @@ _SUMMARY_LIMIT = 500
 
 class WorkerRuntimeError(Exception):
     """Raised when the worker runtime is used against its rules; subclasses name the rule."""
+
+
+class LeaseLost(WorkerRuntimeError):
+    """Raised by :func:`keep_lease` when the item's lease expired and another holder took it."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"lease taken by another holder: key={key}")
+        self.key = key
 
 
 class SignalsOutsideMainThreadError(WorkerRuntimeError):
@@ -94,6 +107,37 @@ class StepReport:
     dead: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
     error: str | None = None
+
+
+@dataclass
+class _HeldLease:
+    """The lease of the item being performed, renewable from inside ``perform``."""
+
+    store: LeaseStore
+    lease: Lease
+    ttl: timedelta
+    clock: Clock
+
+    def renew(self) -> None:
+        if not self.store.renew(self.lease, self.ttl, self.clock.now()):
+            raise LeaseLost(self.lease.key)
+
+
+_held: ContextVar[_HeldLease | None] = ContextVar("held_lease", default=None)
+
+
+def keep_lease() -> bool:
+    """Extend the lease of the item being performed by its TTL (a lease heartbeat).
+
+    Return False when called outside ``perform`` (nothing to renew); raise
+    :class:`LeaseLost` when another holder has taken the lease, so the caller stops before
+    its late writes collide with the new holder's.
+    """
+    held = _held.get()
+    if held is None:
+        return False
+    held.renew()
+    return True
 
 
 class Runtime:
@@ -222,16 +266,31 @@ class Runtime:
         now = self.clock.now()
         if not self._letters.is_due(worker.name, item.key, now):
             return "skipped", None
-        lease = self._leases.claim(f"{worker.name}:{item.key}", self.holder, self._lease_ttl, now)
+        ttl = self._ttl_of(worker)
+        lease = self._leases.claim(f"{worker.name}:{item.key}", self.holder, ttl, now)
         if lease is None:
             return "skipped", None
         try:
             # Checked again under the lease: another holder may have just failed or buried it.
             if not self._letters.is_due(worker.name, item.key, now):
                 return "skipped", None
-            return self._perform(worker, item, now)
+            with self._holding(_HeldLease(self._leases, lease, ttl, self.clock)):
+                return self._perform(worker, item, now)
         finally:
             self._leases.release(lease)
+
+    def _ttl_of(self, worker: Worker) -> timedelta:
+        ttl = getattr(worker, "lease_ttl", None)
+        return ttl if isinstance(ttl, timedelta) else self._lease_ttl
+
+    @staticmethod
+    @contextmanager
+    def _holding(held: _HeldLease) -> Iterator[None]:
+        token = _held.set(held)
+        try:
+            yield
+        finally:
+            _held.reset(token)
 
     def _perform(self, worker: Worker, item: WorkItem, now: datetime) -> tuple[Outcome, str | None]:
         try:

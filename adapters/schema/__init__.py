@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adapters.schema.backtests import BACKTESTS
 from adapters.schema.identity import IDENTITY
 from adapters.schema.market import MARKET
 from adapters.schema.migration import Migration
@@ -10,6 +11,14 @@ from adapters.schema.prop import PROP
 from adapters.schema.trading import TRADING
 from adapters.schema.workers import WORKERS
 
-MIGRATIONS: tuple[Migration, ...] = (IDENTITY, WORKERS, MARKET, PROJECTIONS, PROP, TRADING)
+MIGRATIONS: tuple[Migration, ...] = (
+    IDENTITY,
+    WORKERS,
+    MARKET,
+    PROJECTIONS,
+    PROP,
+    TRADING,
+    BACKTESTS,
+)
 
 __all__ = ["MIGRATIONS", "Migration"]

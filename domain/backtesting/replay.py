@@ -4,20 +4,22 @@ Parity with live trading is the point, so nothing here re-implements trading: th
 ``prop`` application (``PropLedger``) runs on an in-memory store with a simulated clock, the
 same ``decide`` turns each tick's context packet into actions (rule evaluation, provider
 routing, validation) and the same ``plan_orders`` sizes them. Only time and prices come
-from the feed. Per step (one bar interval; several assets share a step when their bars
-close together):
+from the feed. The run walks the instants at which bars close or open, in order (assets of
+different cadences interleave); at each instant:
 
-1. at the bar's **open**: orders decided at the previous close fill at the open (the
-   order's reference price), plus the account's slippage and the taker fee: a decision on
-   bar t never fills before bar t+1;
-2. **inside the bar**: stop-loss and take-profit are checked along open, high, low, close:
-   a gap through a level at the open fills at the open; otherwise a touched stop fills at
-   its level, and when both levels lie inside the bar the stop is taken first
-   (conservative); the adverse extreme then tests liquidation;
-3. at the bar's **close**: hourly funding is settled from recorded rates while a position
-   is open (a period with no recorded rate records nothing); the equity is sampled
-   (collateral plus unrealized PnL at the closes, ``domain.prop.margin.account_value``);
-   then the strategy decides on what is knowable at the close.
+1. for every bar **closing** now: its path is played: stop-loss and take-profit are checked
+   along open, high, low, close: a gap through a level at the open fills at the open;
+   otherwise a touched level fills at its price, and when both levels lie inside the bar
+   the stop is taken first (conservative); the adverse extreme then tests liquidation.
+   Such fills are booked at the bar's close, the first instant the bar is known, so no
+   decision of another asset in between can see them early;
+2. hourly funding is settled from recorded rates for each top of the hour since the
+   previous close, while a position is open (a period with no recorded rate records
+   nothing); the equity is sampled (collateral plus unrealized PnL at the closes,
+   ``domain.prop.margin.account_value``); the strategy decides on what is knowable now;
+3. for every bar **opening** now: the orders decided at the previous close fill at its
+   open (the order's reference price) plus the account's slippage and the taker fee, so a
+   decision on bar t never fills before bar t+1.
 
 The ledger stores events for orders, fills, funding and nothing per bar: the equity curve is
 computed from the account's state and the closes. Same inputs, same result: the input hash
@@ -127,10 +129,12 @@ class ReplayResult:
 
 @dataclass(frozen=True)
 class _Step:
-    open_time: datetime
-    close_time: datetime
-    bars: dict[str, Bar]
-    assets: tuple[str, ...]
+    """One instant: the bars closing at it (then decided on), the bars opening at it."""
+
+    at: datetime
+    closing: dict[str, Bar]
+    opening: dict[str, Bar]
+    previous: datetime  # the previous closing instant (the window's start at first)
     number: int
 
 
@@ -154,22 +158,26 @@ def replay(
     run = _Run(spec, feed, config, router)
     for step in _steps(spec, feed, config):
         if cancelled():
-            raise ReplayCancelled(f"cancelled before {step.open_time.isoformat()}")
+            raise ReplayCancelled(f"cancelled before {step.at.isoformat()}")
         run.step(step)
     return run.result()
 
 
 def _steps(spec: StrategySpec, feed: HistoricalFeed, config: ReplayConfig) -> list[_Step]:
-    by_open: dict[datetime, dict[str, Bar]] = {}
+    """The run's instants in order; assets of different cadences interleave correctly."""
+    closing: dict[datetime, dict[str, Bar]] = {}
+    opening: dict[datetime, dict[str, Bar]] = {}
     for asset in spec.asset_names:
         for bar in feed.bars.get(asset, ()):
             if config.start < bar.close_time <= config.end:
-                by_open.setdefault(bar.open_time, {})[asset] = bar
+                closing.setdefault(bar.close_time, {})[asset] = bar
+                opening.setdefault(bar.open_time, {})[asset] = bar
     steps: list[_Step] = []
-    for opened in sorted(by_open):
-        bars = by_open[opened]
-        closes = sorted({b.close_time for b in bars.values()})
-        steps.append(_Step(opened, closes[-1], bars, tuple(sorted(bars)), len(steps) + 1))
+    previous = config.start
+    for at in sorted(closing.keys() | opening.keys()):
+        steps.append(_Step(at, closing.get(at, {}), opening.get(at, {}), previous, len(steps)))
+        if at in closing:
+            previous = at
     return steps
 
 
@@ -217,17 +225,18 @@ class _Run:
         )
 
     def step(self, step: _Step) -> None:
-        """Open, path, close of one bar interval."""
-        self.steps += 1
-        self.clock.set(step.open_time)
-        for asset in step.assets:
-            self._fill_pending(asset, step.bars[asset])
-        for asset in step.assets:
-            self._path(asset, step.bars[asset])
-        self.clock.set(step.close_time)
-        self._funding(step)
-        marks, equity = self._sample(step)
-        self._decide(step, marks, equity)
+        """Close the bars ending now (path, funding, sample, decide), then open the next."""
+        self.clock.set(step.at)
+        if step.closing:
+            self.steps += 1
+            assets = tuple(sorted(step.closing))
+            for asset in assets:
+                self._path(asset, step.closing[asset])
+            self._funding(step)
+            marks, equity = self._sample(step.at)
+            self._decide(step, assets, marks, equity)
+        for asset in sorted(step.opening):
+            self._fill_pending(asset, step.opening[asset])
 
     def _fill_pending(self, asset: str, bar: Bar) -> None:
         order = self.pending.pop(asset, None)
@@ -251,49 +260,51 @@ class _Run:
                 self._account = None
 
     def _funding(self, step: _Step) -> None:
-        account = self.account
-        if not account.positions:
-            return
-        period = floor_to_interval(step.close_time, "1h")
-        if period <= step.open_time:
-            return
-        for asset in sorted(account.positions):
-            rate = self.feed.funding_at(asset, period)
-            mark = self.feed.mark(asset, period)
-            if rate is not None and mark is not None:
-                self.ledger.apply_funding(
-                    self.account_id, asset=asset, period=period, rate=rate, oracle_price=mark
-                )
-                self._account = None
+        """Settle each top of the hour since the previous close, while a position is open."""
+        period = floor_to_interval(step.at, "1h")
+        periods = []
+        while period > step.previous:
+            periods.append(period)
+            period -= HOUR
+        for period in reversed(periods):
+            for asset in sorted(self.account.positions):
+                rate = self.feed.funding_at(asset, period)
+                mark = self.feed.mark(asset, period)
+                if rate is not None and mark is not None:
+                    self.ledger.apply_funding(
+                        self.account_id, asset=asset, period=period, rate=rate, oracle_price=mark
+                    )
+                    self._account = None
 
-    def _sample(self, step: _Step) -> tuple[dict[str, Decimal], Decimal]:
+    def _sample(self, at: datetime) -> tuple[dict[str, Decimal], Decimal]:
         account = self.account
-        marks = {a: m for a in self.spec.asset_names if (m := self.feed.mark(a, step.close_time))}
+        marks = {a: m for a in self.spec.asset_names if (m := self.feed.mark(a, at))}
         if account.positions:
             positions = positions_of(account).values()
             equity = account_value(account.collateral, positions, marks)
         else:
             equity = account.collateral
-        self.curve.append((step.close_time, equity))
+        self.curve.append((at, equity))
         self.exposed.append(bool(account.positions))
         return marks, equity
 
-    def _decide(self, step: _Step, marks: dict[str, Decimal], equity: Decimal) -> None:
-        assets = step.assets
+    def _decide(
+        self, step: _Step, assets: tuple[str, ...], marks: dict[str, Decimal], equity: Decimal
+    ) -> None:
         context = self._context(self.account, marks, equity)
         cadence = self.spec.plan(assets[0]).cadence
         packet = build_packet(
             self.spec,
-            at=step.close_time,
+            at=step.at,
             assets=assets,
             market=self.feed,
             account=context,
-            invocation=invocation(self.window, step.close_time, cadence),
+            invocation=invocation(self.window, step.at, cadence),
         )
         decision = decide(
             self.spec,
             packet,
-            decision_id=UUID(int=step.number),  # unique within the run, deterministic
+            decision_id=UUID(int=step.number + 1),  # unique within the run, deterministic
             router=self.router,
         )
         self._count(decision)
@@ -355,7 +366,7 @@ class _Run:
         result_hash = _hash(
             {
                 "metrics": metrics.to_document(),
-                "trades": [_trade_document(t) for t in trades],
+                "trades": [trade_document(t) for t in trades],
                 "fills": list(fills),
                 "curve": [[t.isoformat(), str(v)] for t, v in curve],
             }
@@ -419,7 +430,8 @@ def _decision_document(
     }
 
 
-def _trade_document(trade: ClosedTrade) -> dict[str, Any]:
+def trade_document(trade: ClosedTrade) -> dict[str, Any]:
+    """A closed trade as stored in a run's artifacts (and covered by its result hash)."""
     return {
         "asset": trade.asset,
         "side": trade.side,

@@ -78,3 +78,9 @@ def test_unknown_database_scheme_is_refused() -> None:
 def test_schema_in_url_wins_over_setting() -> None:
     settings = Settings(database_url="postgresql://u@h:5432/db?schema=clash", postgres_schema="x")
     assert settings.effective_postgres_schema == "clash"
+
+
+def test_a_backtest_poll_as_long_as_the_lease_is_refused() -> None:
+    with pytest.raises(ValueError, match="CLASH_BACKTEST_CANCEL_POLL_SECONDS"):
+        load_settings(backtest_cancel_poll_seconds=60, backtest_lease_ttl_seconds=60)
+    assert load_settings(backtest_cancel_poll_seconds=1, backtest_lease_ttl_seconds=2)

@@ -22,10 +22,12 @@ from adapters.leases import LeaseStore
 from adapters.settings import load_settings
 from domain.clock import Clock, SimulatedClock
 from workers.runtime import (
+    LeaseLost,
     Runtime,
     SignalsOutsideMainThreadError,
     WorkItem,
     install_stop_signals,
+    keep_lease,
 )
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -273,6 +275,64 @@ def test_two_runtimes_never_perform_one_item_at_the_same_time(database: Database
         thread.join(timeout=60)
     assert overlaps == []
     assert done == set(keys)
+
+
+def test_a_long_item_keeps_its_lease_with_heartbeats(database: Database) -> None:
+    # Arrange: the item takes 50 s of service time, past its 30 s TTL, beating every 20 s.
+    clock = SimulatedClock(T0)
+    rival = a_runtime(database, clock, holder="holder-b")
+    worker = ScriptedWorker()
+    rival_reports = []
+
+    def long_item(item: WorkItem) -> None:
+        for _ in range(3):
+            clock.advance(timedelta(seconds=20))
+            assert keep_lease() is True
+            rival_reports.append(rival.step(worker))
+
+    worker.on_perform = long_item
+    # Act
+    report = a_runtime(database, clock).step(worker)
+    # Assert: the rival never got the item, though the first TTL ran out mid-item.
+    assert report.done == ("item-1",)
+    assert [r.skipped for r in rival_reports] == [("item-1",)] * 3
+    assert len(worker.performed) == 1
+
+
+def test_a_heartbeat_after_the_lease_was_taken_raises_lease_lost(database: Database) -> None:
+    clock = SimulatedClock(T0)
+    worker = ScriptedWorker()
+    lost: list[LeaseLost] = []
+
+    def stalled(item: WorkItem) -> None:
+        clock.advance(timedelta(seconds=31))  # stalled past the TTL; another holder took it
+        LeaseStore(database).claim("payouts:item-1", "holder-b", timedelta(seconds=30), clock.now())
+        try:
+            keep_lease()
+        except LeaseLost as exc:
+            lost.append(exc)
+
+    worker.on_perform = stalled
+    a_runtime(database, clock).step(worker)
+    assert [exc.key for exc in lost] == ["payouts:item-1"]
+    assert keep_lease() is False  # outside perform there is nothing to renew
+
+
+def test_a_worker_may_name_its_own_lease_ttl(database: Database) -> None:
+    clock = SimulatedClock(T0)
+    expiries: list[datetime] = []
+
+    @dataclass
+    class SlowWorker(ScriptedWorker):
+        lease_ttl: timedelta = timedelta(minutes=10)
+
+    worker = SlowWorker()
+    leases = LeaseStore(database)
+    worker.on_perform = lambda item: expiries.extend(
+        lease.expires_at for lease in leases.list_leases()
+    )
+    a_runtime(database, clock).step(worker)
+    assert expiries == [T0 + timedelta(minutes=10)]
 
 
 # Running forever and shutting down

@@ -118,7 +118,7 @@ def test_exits_follow_the_bar_path(bar: tuple[str, ...], origin: str, price: str
     opened, closed = result.fills
     assert D(opened["price"]) == D("100")
     assert (closed["origin"], D(closed["price"])) == (origin, D(price))
-    assert closed["at"] == rows[2].open_time.isoformat()
+    assert closed["at"] == rows[2].close_time.isoformat()  # booked once the bar is known
 
 
 def _zigzag(n: int) -> list[Bar]:
@@ -185,3 +185,52 @@ def test_a_cancelled_run_stops_between_steps() -> None:
             config(rows),
             cancelled=lambda: next(calls) >= 3,
         )
+
+
+def test_assets_of_different_cadences_interleave_in_time() -> None:
+    graph = document(
+        [
+            node("btc", "market", asset="BTC", interval="5m"),
+            node("eth", "market", asset="ETH", interval="1h"),
+            node("fast", "feature", channel="ema:12"),
+            node("slow", "feature", channel="ema:26"),
+            node("hourly", "feature", channel="returns:1"),
+            node("golden", "rule", op="crosses_above"),
+            node("death", "rule", op="crosses_below"),
+            node("eth_up", "rule", op="gt", threshold="0"),
+            node("eth_down", "rule", op="lt", threshold="0"),
+            node("risk", "risk", sizeFraction="0.2", leverage=1, maxOpenPositions=2),
+            node("act", "action"),
+        ],
+        [
+            edge("btc", "fast"),
+            edge("btc", "slow"),
+            edge("eth", "hourly"),
+            edge("fast", "golden", "left"),
+            edge("slow", "golden", "right"),
+            edge("fast", "death", "left"),
+            edge("slow", "death", "right"),
+            edge("hourly", "eth_up", "left"),
+            edge("hourly", "eth_down", "left"),
+            edge("golden", "act", "open_long"),
+            edge("death", "act", "close"),
+            edge("eth_up", "act", "open_long"),
+            edge("eth_down", "act", "close"),
+            edge("risk", "act", "risk"),
+        ],
+    )
+    spec = spec_of(graph)
+    btc, eth = bundled("BTC", "5m")[:600], bundled("ETH", "1h")
+    eth = [c for c in eth if btc[0].open_time <= c.open_time and c.close_time <= btc[-1].close_time]
+    result = replay(
+        spec,
+        feed_of(spec, {"BTC": btc, "ETH": eth}),
+        ReplayConfig(btc[0].open_time + 3 * HOUR, btc[-1].close_time, D(10_000)),
+    )
+    times = [t for t, _ in result.curve]
+    assert times == sorted(set(times))  # one sample per 5-minute close, in order
+    assert len(times) == 600 - 36
+    assets = {fill["asset"] for fill in result.fills}
+    assert assets == {"BTC", "ETH"}
+    eth_fills = [f for f in result.fills if f["asset"] == "ETH"]
+    assert all(datetime.fromisoformat(f["at"]).minute == 0 for f in eth_fills)  # hourly opens
