@@ -261,6 +261,8 @@ class _Run:
 
     def _funding(self, step: _Step) -> None:
         """Settle each top of the hour since the previous close, while a position is open."""
+        if not self.account.positions:
+            return
         period = floor_to_interval(step.at, "1h")
         periods = []
         while period > step.previous:
