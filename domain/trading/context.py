@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache, cached_property
 from typing import Any, Protocol
 
 from domain.market.instruments import Instrument
@@ -79,7 +80,7 @@ class AssetContext:
     funding_rate: Decimal | None
     series: tuple[Series, ...]
 
-    @property
+    @cached_property
     def fresh(self) -> bool:
         """Whether a mark exists and every candle channel's newest value is current at t.
 
@@ -201,6 +202,7 @@ def _series(market: MarketMemory, ref: ChannelRef, at: datetime, count: int) -> 
     return Series(ref, points, fresh)
 
 
+@cache
 def _length(interval: str) -> timedelta:
     return interval_length(interval) if interval != POINT_SERIES else POINT_SERIES_CURRENT
 
