@@ -1,0 +1,1 @@
+"""Lifecycle: auditions (rules, evaluation, runs); later races, careers, the Hall of Fame."""
