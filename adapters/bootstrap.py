@@ -41,7 +41,8 @@ from domain.application import FactoryBuilder
 from domain.clock import Clock
 from domain.clones.application import CloneService
 from domain.clones.tiers import TierTable
-from domain.economy.application import Economy
+from domain.economy.application import Economy, VaultTerms
+from domain.economy.typed_data import VaultDomain
 from domain.identity.access_tokens import AccessKey
 from domain.identity.policy import IdentityPolicy, checksum_address
 from domain.identity.ports import Entropy
@@ -133,6 +134,7 @@ def bootstrap(
     prop.bind_market(MarketMemoryView(assets, market))
     tiers = settings.tiers
     economy = Economy(clock=service_clock, factory_builder=events, tiers=tiers)
+    economy.bind_vault(vault_terms(settings))
     entitlements = EntitlementPort(economy, mock_starter=settings.mock_entitlements)
     clones = CloneService(clock=service_clock, factory_builder=events)
     clones.bind_entitlements(entitlements)
@@ -206,6 +208,19 @@ def default_market_clock(settings: Settings, replay: ReplayStore) -> Clock:
     if settings.market_mode == "live":
         return SystemClock()
     return ReplayMarketClock(replay, fallback=REPLAY_DATA_START)
+
+
+def vault_terms(settings: Settings) -> VaultTerms:
+    """The SignedVault deployment, refund key and audition fee rules of the economy."""
+    return VaultTerms(
+        domain=VaultDomain(settings.vault_chain_id, settings.vault_contract),
+        vault_signer=settings.vault_signer,
+        refund_private_key=settings.refund_private_key.get_secret_value(),
+        fees_wei={tier: int(amount) for tier, amount in settings.audition_fee_wei.items()},
+        retries=dict(settings.audition_retries),
+        quote_ttl=timedelta(seconds=settings.audition_quote_ttl_seconds),
+        refund_ttl=timedelta(seconds=settings.refund_authorization_ttl_seconds),
+    )
 
 
 def fee_schedule(settings: Settings) -> FeeSchedule:

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
+from eth_account import Account
+from eth_utils.address import is_checksum_address
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -28,6 +30,19 @@ from domain.trading.spec import MODEL_TIERS
 DEV_JWT_SECRET = "dev-only-jwt-secret-do-not-use-in-production-0123456789"
 DEV_REFRESH_PEPPER = "dev-only-refresh-pepper-do-not-use-in-production-012345"
 DEFAULT_DATABASE_URL = "sqlite:///./var/clash.db"
+# SignedVault development deployment: fixed, publicly known test keys (DEVELOPMENT ONLY; the
+# vault signer's key is "0x" + "a1" * 32, the refund key "0x" + "b2" * 32). Production
+# refuses the development refund key and vault signer.
+DEV_VAULT_CHAIN_ID = 84532
+DEV_VAULT_CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+DEV_VAULT_SIGNER = "0x5d5c99EdF529335160FF180fA141Dd4967fc00D2"
+DEV_REFUND_PRIVATE_KEY = "0x" + "b2" * 32
+DEFAULT_AUDITION_FEES_WEI = {
+    "starter": str(10**16),  # 0.01 ETH
+    "builder": str(3 * 10**16),  # 0.03 ETH
+    "pro": str(8 * 10**16),  # 0.08 ETH
+}
+DEFAULT_AUDITION_RETRIES = {"starter": 0, "builder": 1, "pro": 2}
 
 
 class UnsafeSettings(ValueError):
@@ -183,6 +198,58 @@ class Settings(BaseSettings):
     backtest_artifact_retention_days: int = Field(default=30, ge=1, le=3650)
     backtest_collateral_usdc: Decimal = Field(default=Decimal(10_000), gt=0)
 
+    # Economy (docs/economy.md): the SignedVault deployment, the refund key (never the vault
+    # signer's), audition fees per tier (JSON map of integer wei strings), retries per tier
+    # (an audition purchase grants 1 + retries attempts) and how long quotes and refund
+    # authorisations live.
+    vault_chain_id: int = Field(default=DEV_VAULT_CHAIN_ID, gt=0)
+    vault_contract: str = DEV_VAULT_CONTRACT
+    vault_signer: str = DEV_VAULT_SIGNER
+    refund_private_key: SecretStr = SecretStr(DEV_REFUND_PRIVATE_KEY)
+    audition_fee_wei: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_AUDITION_FEES_WEI)
+    )
+    audition_retries: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_AUDITION_RETRIES))
+    audition_quote_ttl_seconds: int = Field(default=900, ge=60, le=86400)
+    refund_authorization_ttl_seconds: int = Field(default=86400, ge=300, le=90 * 86400)
+
+    @field_validator("audition_fee_wei", "audition_retries", mode="before")
+    @classmethod
+    def _economy_json(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("audition_fee_wei")
+    @classmethod
+    def _fees(cls, value: dict[str, str]) -> dict[str, str]:
+        for tier, amount in value.items():
+            if not amount.isdigit() or int(amount) <= 0 or int(amount) >= 2**256:
+                raise ValueError(f"CLASH_AUDITION_FEE_WEI[{tier}] must be a positive wei integer")
+        return value
+
+    @field_validator("audition_retries")
+    @classmethod
+    def _retries(cls, value: dict[str, int]) -> dict[str, int]:
+        if any(not 0 <= count <= 10 for count in value.values()):
+            raise ValueError("CLASH_AUDITION_RETRIES must be 0..10 per tier")
+        return value
+
+    @field_validator("vault_contract", "vault_signer")
+    @classmethod
+    def _checksummed(cls, value: str) -> str:
+        if not is_checksum_address(value):
+            raise ValueError(f"{value!r} must be an EIP-55 checksummed address")
+        return value
+
+    @model_validator(mode="after")
+    def _refund_key_is_not_the_vault_signer(self) -> Settings:
+        try:
+            refund_signer = Account.from_key(self.refund_private_key.get_secret_value()).address
+        except Exception:
+            raise ValueError("CLASH_REFUND_PRIVATE_KEY is not a secp256k1 private key") from None
+        if refund_signer.lower() == self.vault_signer.lower():
+            raise ValueError("CLASH_REFUND_PRIVATE_KEY must not be the vault signer's key")
+        return self
+
     @field_validator(
         "siwe_chain_ids",
         "admin_addresses",
@@ -278,6 +345,10 @@ class Settings(BaseSettings):
             problems.append("CLASH_CORS_ORIGINS must not contain *")
         if self.mock_entitlements:
             problems.append("CLASH_MOCK_ENTITLEMENTS must be false")
+        if self.refund_private_key.get_secret_value() == DEV_REFUND_PRIVATE_KEY:
+            problems.append("CLASH_REFUND_PRIVATE_KEY uses the development key")
+        if self.vault_signer == DEV_VAULT_SIGNER:
+            problems.append("CLASH_VAULT_SIGNER is the development signer")
         return problems
 
     @property

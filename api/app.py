@@ -25,6 +25,7 @@ from api.routes import (
     auth,
     backtests,
     clones,
+    economy,
     health,
     internal,
     market,
@@ -99,6 +100,7 @@ def create_app(
         admin_clones.router,
         trading.router,
         backtests.router,
+        economy.router,
     )
     for router in routers:
         app.include_router(router)

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.database import DatabaseUnavailable
+from adapters.idempotency import IdempotencyInProgress, IdempotencyKeyReused
 from adapters.rate_limits import RateLimited
 from api.pagination import BadCursor
 from domain.application import ConcurrentModification
@@ -58,6 +59,12 @@ from domain.clones.tiers import (
     UnknownTier,
 )
 from domain.economy.errors import GrantConflict, InvalidGrant, TierNotInTable
+from domain.economy.purchases import (
+    NoAttemptsLeft,
+    QuoteNotFound,
+    ReceiptNonceUsed,
+    ReceiptRefused,
+)
 from domain.identity.errors import (
     ChallengeRefused,
     RefreshRejected,
@@ -161,6 +168,12 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     TierNotInTable: ProblemKind(422, "economy", "Unknown tier"),
     InvalidGrant: ProblemKind(422, "economy", "Invalid grant"),
     GrantConflict: ProblemKind(409, "economy", "Grant reference conflict"),
+    QuoteNotFound: ProblemKind(404, "economy", "Quote not found"),
+    ReceiptRefused: ProblemKind(422, "economy", "Receipt rejected"),
+    ReceiptNonceUsed: ProblemKind(409, "economy", "Receipt nonce already used"),
+    NoAttemptsLeft: ProblemKind(409, "economy", "No audition attempt left"),
+    IdempotencyKeyReused: ProblemKind(422, "request", "Idempotency key reused"),
+    IdempotencyInProgress: ProblemKind(409, "request", "Request in progress"),
     BindingConflict: ProblemKind(409, "trading", "Account bound on other terms"),
     VersionAlreadyTrading: ProblemKind(409, "trading", "Version already trading"),
     BadWindow: ProblemKind(422, "trading", "Bad window"),
@@ -236,6 +249,8 @@ def _extensions(exc: Exception) -> dict[str, Any]:
         return {"field": exc.field}
     if isinstance(exc, BacktestError):
         return exc.extensions()
+    if isinstance(exc, ReceiptRefused):
+        return exc.problem_extensions()
     return {}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from adapters.schema.backtests import BACKTESTS
+from adapters.schema.economy import ECONOMY
 from adapters.schema.identity import IDENTITY
 from adapters.schema.market import MARKET
 from adapters.schema.migration import Migration
@@ -19,6 +20,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     PROP,
     TRADING,
     BACKTESTS,
+    ECONOMY,
 )
 
 __all__ = ["MIGRATIONS", "Migration"]

@@ -14,6 +14,8 @@ SAFE_PRODUCTION = {
     "CLASH_JWT_SIGNING_KID": "p1",
     "CLASH_REFRESH_PEPPER": "production-pepper-production-pepper-01",
     "CLASH_MOCK_ENTITLEMENTS": "false",
+    "CLASH_VAULT_SIGNER": "0x2B5AD5c4795c026514f8317c7a215E218DcCD6cF",  # key 0x..02
+    "CLASH_REFUND_PRIVATE_KEY": "0x" + "0" * 63 + "3",
 }
 
 
@@ -84,3 +86,25 @@ def test_a_backtest_poll_as_long_as_the_lease_is_refused() -> None:
     with pytest.raises(ValueError, match="CLASH_BACKTEST_CANCEL_POLL_SECONDS"):
         load_settings(backtest_cancel_poll_seconds=60, backtest_lease_ttl_seconds=60)
     assert load_settings(backtest_cancel_poll_seconds=1, backtest_lease_ttl_seconds=2)
+
+
+def test_economy_settings_have_development_defaults_and_refuse_unsafe_keys() -> None:
+    from adapters.settings import DEV_VAULT_SIGNER, Settings, UnsafeSettings
+
+    settings = Settings()
+    assert settings.vault_signer == DEV_VAULT_SIGNER
+    assert settings.audition_fee_wei["starter"] == str(10**16)
+    assert settings.audition_quote_ttl_seconds == 900
+    assert settings.refund_authorization_ttl_seconds == 86400
+    with pytest.raises(ValueError, match="vault signer's key"):
+        Settings(refund_private_key="0x" + "a1" * 32)
+    with pytest.raises(ValueError, match="checksummed"):
+        Settings(vault_contract="0x5fbdb2315678afecb367f032d93f642f64180aa3")
+    with pytest.raises(ValueError, match="positive wei"):
+        Settings(audition_fee_wei='{"starter": "0.01"}')
+    assert Settings(audition_fee_wei='{"pro": "1"}').audition_fee_wei == {"pro": "1"}
+    with pytest.raises(ValidationError) as unsafe:
+        Settings(env="production")
+    assert UnsafeSettings.__name__
+    assert "CLASH_REFUND_PRIVATE_KEY" in str(unsafe.value)
+    assert "CLASH_VAULT_SIGNER" in str(unsafe.value)

@@ -20,6 +20,8 @@ SAFE_PRODUCTION = {
     "jwt_signing_kid": "p1",
     "refresh_pepper": "production-pepper-production-pepper-01",
     "mock_entitlements": False,
+    "vault_signer": "0x2B5AD5c4795c026514f8317c7a215E218DcCD6cF",
+    "refund_private_key": "0x" + "0" * 63 + "3",
 }
 
 
