@@ -225,7 +225,7 @@ class TradingEngine:
             return
         outcomes = [skipped_document(p) for p in plans if isinstance(p, SkippedAction)]
         outcomes += [self._send(bound.account_id, order) for order in orders]
-        if orders:
+        if outcomes:  # the ledger's answers, and why an action produced no order
             self.decisions.executed(decision.decision_id, outcomes)
         log.info(
             "decision",

@@ -63,7 +63,7 @@ class RuleParams:
         """The camelCase params document."""
         document: dict[str, Any] = {"op": self.op}
         if self.threshold is not None:
-            document["threshold"] = str(self.threshold)
+            document["threshold"] = plain(self.threshold)
         return document
 
 
@@ -96,14 +96,14 @@ class RiskParams:
         """The camelCase params document."""
         limits = self.limits
         document: dict[str, Any] = {
-            "sizeFraction": str(limits.size_fraction),
+            "sizeFraction": plain(limits.size_fraction),
             "leverage": limits.leverage,
             "maxOpenPositions": limits.max_open_positions,
         }
         if limits.stop_loss_pct is not None:
-            document["stopLossPct"] = str(limits.stop_loss_pct)
+            document["stopLossPct"] = plain(limits.stop_loss_pct)
         if limits.take_profit_pct is not None:
-            document["takeProfitPct"] = str(limits.take_profit_pct)
+            document["takeProfitPct"] = plain(limits.take_profit_pct)
         return document
 
 
@@ -192,3 +192,8 @@ class StrategyGraph:
             "nodes": [node.to_document() for node in self.nodes],
             "edges": [edge.to_document() for edge in self.edges],
         }
+
+
+def plain(value: Decimal) -> str:
+    """A decimal as the document writes it: plain digits, never exponent notation."""
+    return format(value, "f")

@@ -113,3 +113,18 @@ def test_unbinding_stops_trading_and_pausing_skips_nothing(world) -> None:
     count = len(world.rows(account_id))
     world.run(30)
     assert len(world.rows(account_id)) == count
+
+
+def test_an_action_that_sizes_to_nothing_records_why(world) -> None:
+    graph = ema_graph()
+    for node in graph["nodes"]:
+        if node["kind"] == "risk":
+            node["params"]["sizeFraction"] = "0.0000001"  # floors to zero BTC
+    _, account_id = _bind(world, graph, "tiny")
+    world.run(12 * 60)
+    acts = [r for r in world.rows(account_id) if r["status"] == "act"]
+    assert acts
+    assert world.fills(account_id) == []
+    for row in acts:
+        assert row["phase"] == "executed"
+        assert [o["reason"] for o in row["outcomes"]] == ["size_below_grid"]

@@ -243,3 +243,16 @@ def test_optional_params_set_to_null_are_absent() -> None:
     assert "stopLossPct" not in risk
     assert "takeProfitPct" not in risk
     assert compile_graph(graph).risk.stop_loss_pct is None
+
+
+def test_small_decimals_survive_the_canonical_document() -> None:
+    doc = ema_crossover()
+    for record in doc["nodes"]:
+        if record["kind"] == "risk":
+            record["params"]["sizeFraction"] = "0.0000001"
+            record["params"]["stopLossPct"] = "0.00005"
+    canonical = parse_graph(doc, known_assets=ASSETS).to_document()
+    risk = next(n for n in canonical["nodes"] if n["kind"] == "risk")
+    assert risk["params"]["sizeFraction"] == "0.0000001"
+    assert risk["params"]["stopLossPct"] == "0.00005"
+    assert parse_graph(canonical, known_assets=ASSETS).to_document() == canonical
