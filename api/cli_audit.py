@@ -10,26 +10,39 @@ import typer
 from rich.table import Table
 
 from api.cli_support import console, container
+from projections.economy_audit import EconomyAuditReport, audit_economy
 from projections.prop_audit import audit
 
 
 def run_audit(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Fold every account from its events, check postings balance, compare with the views.
+    """Fold every account from its events, check postings balance, compare with the views;
+    then reconcile the economy's purchases, grants, refunds and receipt nonces.
 
-    Exits 1 listing every mismatch, 0 when the books agree.
+    Exits 1 listing every mismatch or breach, 0 when the books agree.
     """
     with container() as built:
         report = audit(built.prop, built.database)
+        economy = audit_economy(built.economy)
     if as_json:
         typer.echo(
             json.dumps(
                 {
-                    "ok": report.ok,
+                    "ok": report.ok and economy.ok,
                     "accounts": report.accounts,
                     "events": report.events,
                     "findings": [asdict(f) for f in report.findings],
+                    "economy": {
+                        "ok": economy.ok,
+                        "events": economy.events,
+                        "checked": economy.checked,
+                        "totals": economy.totals,
+                        "breaches": [
+                            {"kind": b.kind, "ids": list(b.ids), "detail": b.detail}
+                            for b in economy.breaches
+                        ],
+                    },
                 },
                 indent=2,
             )
@@ -44,5 +57,19 @@ def run_audit(
             f"{report.accounts} accounts, {report.events} events, {len(report.findings)} findings.",
             markup=False,
         )
-    if not report.ok:
+        _print_economy(economy)
+    if not (report.ok and economy.ok):
         raise typer.Exit(1)
+
+
+def _print_economy(report: EconomyAuditReport) -> None:
+    if report.breaches:
+        table = Table("breach", "ids", "detail")
+        for breach in report.breaches:
+            table.add_row(breach.kind, "\n".join(breach.ids), breach.detail)
+        console.print(table)
+    checked = ", ".join(f"{count} {name}" for name, count in report.checked.items())
+    console.print(
+        f"Economy: {report.events} events ({checked}), {len(report.breaches)} breaches.",
+        markup=False,
+    )
