@@ -34,6 +34,7 @@ from domain.economy.errors import InvalidTypedData, ReceiptRejected
 from domain.economy.signed_documents import read_signed_document
 from domain.economy.typed_data import (
     StructType,
+    TypedValue,
     VaultDomain,
     configured_address,
     epoch_seconds,
@@ -133,10 +134,7 @@ def read_fee_receipt(
     typed_data: object, signature: object, *, domain: VaultDomain, vault_signer: str
 ) -> FeeReceipt:
     """Return the fee receipt ``vault_signer`` signed, or raise ``ReceiptRejected``."""
-    signer = configured_address(vault_signer, role="vault_signer")
-    values = read_signed_document(
-        typed_data, signature, struct=AUDITION_FEE_RECEIPT, domain=domain, signer=signer
-    )
+    values = _vault_signed(typed_data, signature, AUDITION_FEE_RECEIPT, domain, vault_signer)
     return FeeReceipt(
         payer=str(values["payer"]),
         amount_wei=int(values["amountWei"]),
@@ -151,10 +149,7 @@ def read_ticket_receipt(
     typed_data: object, signature: object, *, domain: VaultDomain, vault_signer: str
 ) -> TicketReceipt:
     """Return the ticket receipt ``vault_signer`` signed, or raise ``ReceiptRejected``."""
-    signer = configured_address(vault_signer, role="vault_signer")
-    values = read_signed_document(
-        typed_data, signature, struct=TICKET_RECEIPT, domain=domain, signer=signer
-    )
+    values = _vault_signed(typed_data, signature, TICKET_RECEIPT, domain, vault_signer)
     return TicketReceipt(
         payer=str(values["payer"]),
         amount_wei=int(values["amountWei"]),
@@ -163,6 +158,18 @@ def read_ticket_receipt(
         nonce=int(values["nonce"]),
         deadline=int(values["deadline"]),
     )
+
+
+def _vault_signed(
+    typed_data: object,
+    signature: object,
+    struct: StructType,
+    domain: VaultDomain,
+    vault_signer: str,
+) -> dict[str, TypedValue]:
+    """The message values of a document of ``struct`` signed by the configured vault signer."""
+    signer = configured_address(vault_signer, role="vault_signer")
+    return read_signed_document(typed_data, signature, struct=struct, domain=domain, signer=signer)
 
 
 def check_fee_receipt(
