@@ -14,6 +14,9 @@ import httpx
 
 from adapters.artifact_store import FilesystemArtifacts
 from adapters.asset_registry import AssetRegistry, FeeSchedule
+from adapters.audition_checks import AuditionChecks
+from adapters.audition_evaluation import AuditionEvaluation
+from adapters.audition_process import AuditionProcess
 from adapters.backtest_artifacts import BacktestArtifacts
 from adapters.backtest_service import BacktestService
 from adapters.backtest_store import BacktestStore
@@ -37,6 +40,7 @@ from adapters.settings import JwtKeySetting, Settings, load_settings
 from adapters.source_health_store import SourceHealthStore
 from adapters.trading_engine import TradingEngine
 from adapters.trading_market import MarketReader
+from adapters.vault_chain import Web3VaultChain
 from domain.application import FactoryBuilder
 from domain.clock import Clock
 from domain.clones.application import CloneService
@@ -47,6 +51,7 @@ from domain.identity.access_tokens import AccessKey
 from domain.identity.policy import IdentityPolicy, checksum_address
 from domain.identity.ports import Entropy
 from domain.identity.service import IdentityService
+from domain.lifecycle.application import Lifecycle
 from domain.prop.application import PropLedger
 from domain.trading.application import TradingDesk
 
@@ -81,6 +86,9 @@ class Container:
     artifacts: FilesystemArtifacts
     trading_engine: TradingEngine
     backtests: BacktestService
+    lifecycle: Lifecycle
+    audition_process: AuditionProcess
+    audition_evaluation: AuditionEvaluation
     closers: list[object] = field(default_factory=list)
 
     def close(self) -> None:
@@ -89,6 +97,7 @@ class Container:
         self.clones.close()
         self.economy.close()
         self.trading.close()
+        self.lifecycle.close()
         for closer in self.closers:
             close = getattr(closer, "close", None)
             if callable(close):
@@ -135,6 +144,8 @@ def bootstrap(
     tiers = settings.tiers
     economy = Economy(clock=service_clock, factory_builder=events, tiers=tiers)
     economy.bind_vault(vault_terms(settings))
+    chain = vault_chain(settings)
+    economy.bind_chain(chain)
     entitlements = EntitlementPort(economy, mock_starter=settings.mock_entitlements)
     clones = CloneService(clock=service_clock, factory_builder=events)
     clones.bind_entitlements(entitlements)
@@ -158,6 +169,9 @@ def bootstrap(
         JsonRpcContractWallets(settings.eip1271_rpc_url, transport=http_transport)
         if settings.eip1271_rpc_url
         else None
+    )
+    lifecycle = Lifecycle(
+        clock=the_market_clock, rule_book=settings.audition_rule_book, factory_builder=events
     )
     identity = IdentityService(
         store=SqlIdentityStore(database),
@@ -199,7 +213,23 @@ def bootstrap(
             market_clock=the_market_clock,
             service_clock=service_clock,
         ),
-        closers=([contract_wallets] if contract_wallets else []) + [model_router],
+        lifecycle=lifecycle,
+        audition_process=AuditionProcess(
+            lifecycle=lifecycle,
+            economy=economy,
+            prop=prop,
+            trading=trading,
+            clones=clones,
+            market_clock=the_market_clock,
+        ),
+        audition_evaluation=AuditionEvaluation(
+            lifecycle=lifecycle,
+            prop=prop,
+            market=market,
+            assets=assets,
+            checks=AuditionChecks(database),
+        ),
+        closers=[c for c in (contract_wallets, chain) if c is not None] + [model_router],
     )
 
 
@@ -220,6 +250,18 @@ def vault_terms(settings: Settings) -> VaultTerms:
         retries=dict(settings.audition_retries),
         quote_ttl=timedelta(seconds=settings.audition_quote_ttl_seconds),
         refund_ttl=timedelta(seconds=settings.refund_authorization_ttl_seconds),
+    )
+
+
+def vault_chain(settings: Settings) -> Web3VaultChain | None:
+    """The vault contract reader when on-chain confirmation is configured, else ``None``."""
+    if not settings.vault_rpc_url:
+        return None
+    return Web3VaultChain(
+        settings.vault_rpc_url,
+        contract=settings.vault_contract,
+        chain_id=settings.vault_chain_id,
+        required_confirmations=settings.vault_confirmations,
     )
 
 

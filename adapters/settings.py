@@ -14,6 +14,7 @@ is ``CLASH_JWT_SIGNING_KID`` and every other key still verifies until removed.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,6 +26,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.clones.tiers import TierTable, TierTableInvalid
+from domain.lifecycle.audition_rules import AuditionError, AuditionRuleBook
 from domain.trading.spec import MODEL_TIERS
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-do-not-use-in-production-0123456789"
@@ -212,8 +214,16 @@ class Settings(BaseSettings):
     audition_retries: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_AUDITION_RETRIES))
     audition_quote_ttl_seconds: int = Field(default=900, ge=60, le=86400)
     refund_authorization_ttl_seconds: int = Field(default=86400, ge=300, le=90 * 86400)
+    # Optional on-chain confirmation (docs/economy.md): with a node URL, a fee is recorded
+    # only once the vault contract shows it, ``vault_confirmations`` blocks deep.
+    vault_rpc_url: str | None = None
+    vault_confirmations: int = Field(default=3, ge=1, le=256)
 
-    @field_validator("audition_fee_wei", "audition_retries", mode="before")
+    # Lifecycle (docs/auditions.md): audition rules per tier, overlaid on the FTMO-style
+    # defaults (JSON {"tier": {"field": value}}); retries always come from audition_retries.
+    audition_rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("audition_fee_wei", "audition_retries", "audition_rules", mode="before")
     @classmethod
     def _economy_json(cls, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
@@ -263,6 +273,14 @@ class Settings(BaseSettings):
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @model_validator(mode="after")
+    def _audition_rules_cover_the_fees(self) -> Settings:
+        try:
+            self.audition_rule_book.require_tiers(self.audition_fee_wei)
+        except AuditionError as exc:
+            raise ValueError(f"CLASH_AUDITION_RULES: {exc}") from None
+        return self
 
     @field_validator("tier_table")
     @classmethod
@@ -360,6 +378,17 @@ class Settings(BaseSettings):
     def tiers(self) -> TierTable:
         """The entitlement tier table: ``CLASH_TIER_TABLE`` when set, else the defaults."""
         return TierTable() if self.tier_table is None else TierTable.from_document(self.tier_table)
+
+    @property
+    def audition_rule_book(self) -> AuditionRuleBook:
+        """Audition rules per tier: the overlay on the defaults, retries per the fee rules."""
+        book = AuditionRuleBook.from_document(self.audition_rules)
+        return AuditionRuleBook(
+            {
+                tier: replace(rules, retries=self.audition_retries.get(tier, 0))
+                for tier, rules in ((t, book.get(t)) for t in book.tiers)
+            }
+        )
 
     @property
     def is_postgres(self) -> bool:

@@ -22,6 +22,7 @@ from api.routes import (
     admin,
     admin_clones,
     admin_prop,
+    auditions,
     auth,
     backtests,
     clones,
@@ -101,6 +102,7 @@ def create_app(
         trading.router,
         backtests.router,
         economy.router,
+        auditions.router,
     )
     for router in routers:
         app.include_router(router)

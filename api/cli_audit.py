@@ -18,13 +18,14 @@ def run_audit(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Fold every account from its events, check postings balance, compare with the views;
-    then reconcile the economy's purchases, grants, refunds and receipt nonces.
+    then reconcile the economy's purchases, grants, refunds and receipt nonces, and the
+    auditions' attempts and voids.
 
     Exits 1 listing every mismatch or breach, 0 when the books agree.
     """
     with container() as built:
         report = audit(built.prop, built.database)
-        economy = audit_economy(built.economy)
+        economy = audit_economy(built.economy, built.lifecycle)
     if as_json:
         typer.echo(
             json.dumps(

@@ -58,9 +58,11 @@ from domain.clones.tiers import (
     TopologyBeyondTier,
     UnknownTier,
 )
+from domain.economy.confirmations import ChainUnavailable, PaymentUnconfirmed
 from domain.economy.errors import GrantConflict, InvalidGrant, TierNotInTable
 from domain.economy.purchases import (
     NoAttemptsLeft,
+    PurchaseNotFound,
     QuoteNotFound,
     ReceiptNonceUsed,
     ReceiptRefused,
@@ -73,6 +75,12 @@ from domain.identity.errors import (
     SignInRejected,
     TokenRejected,
     UserNotFound,
+)
+from domain.lifecycle.audition import (
+    AuditionConflict,
+    AuditionNotFound,
+    PurchaseMismatch,
+    StepOutOfOrder,
 )
 from domain.market.errors import BadChannel, BadRange, UnknownAsset, UnknownChannel
 from domain.market.intervals import UnknownInterval
@@ -172,6 +180,13 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     ReceiptRefused: ProblemKind(422, "economy", "Receipt rejected"),
     ReceiptNonceUsed: ProblemKind(409, "economy", "Receipt nonce already used"),
     NoAttemptsLeft: ProblemKind(409, "economy", "No audition attempt left"),
+    PurchaseNotFound: ProblemKind(404, "economy", "Purchase not found"),
+    PaymentUnconfirmed: ProblemKind(409, "economy", "Payment not confirmed on chain"),
+    ChainUnavailable: ProblemKind(503, "economy", "Chain unavailable"),
+    AuditionNotFound: ProblemKind(404, "lifecycle", "Audition not found"),
+    AuditionConflict: ProblemKind(409, "lifecycle", "Audition state conflict"),
+    StepOutOfOrder: ProblemKind(409, "lifecycle", "Audition step out of order"),
+    PurchaseMismatch: ProblemKind(422, "lifecycle", "Purchase pays for another clone version"),
     IdempotencyKeyReused: ProblemKind(422, "request", "Idempotency key reused"),
     IdempotencyInProgress: ProblemKind(409, "request", "Request in progress"),
     BindingConflict: ProblemKind(409, "trading", "Account bound on other terms"),

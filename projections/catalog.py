@@ -7,6 +7,7 @@ from typing import Any
 from eventsourcing.application import Application
 
 from adapters.bootstrap import Container
+from projections.auditions import AuditionsProjection
 from projections.clones import ClonesProjection
 from projections.prop_ledger import PropLedgerProjection
 from projections.runner import Projection, ProjectionRunner
@@ -22,6 +23,7 @@ FOLDS: tuple[tuple[type[Projection], str], ...] = (
     (PropLedgerProjection, "prop"),
     (ClonesProjection, "clones"),
     (TradingBindingsProjection, "trading"),
+    (AuditionsProjection, "lifecycle"),
 )
 
 
@@ -32,7 +34,12 @@ def projections(application: str | None = None) -> dict[str, Projection]:
 
 def logs(container: Container) -> dict[str, Application[Any]]:
     """The applications whose logs the projections fold, by application name."""
-    found: list[Application[Any]] = [container.prop, container.clones, container.trading]
+    found: list[Application[Any]] = [
+        container.prop,
+        container.clones,
+        container.trading,
+        container.lifecycle,
+    ]
     return {app.name: app for app in found}
 
 

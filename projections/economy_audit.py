@@ -17,8 +17,11 @@ the prop audit does), never a read model or an aggregate's current state, and ch
   refund's terms with ``nonce = refund id`` (the record does not store the nonce, so a
   signature over any other nonce or amount fails to recover to the refund signer).
 
-Auditions are not read yet: "consumed attempt -> one audition" and "voided audition -> one
-refund" come with Lifecycle's reconciliation.
+A voided audition's refund (id ``voided_refund_id_for(audition)``) spends no receipt nonce
+of its own: it returns the money its audition's purchase received, so it counts against
+that purchase's receipt (and "refunds never above fees paid" sums both kinds). Given the
+lifecycle application, the audition checks of ``projections/audition_audit.py`` run too:
+every consumed attempt belongs to one audition, every voided audition has one refund.
 """
 
 from __future__ import annotations
@@ -32,9 +35,17 @@ from uuid import UUID
 from domain.economy.application import Economy
 from domain.economy.grants import CloneEntitlement, GrantSource
 from domain.economy.nonces import ReceiptNonce
-from domain.economy.purchases import AuditionAttempts, Purchase, Quote, Refund
+from domain.economy.purchases import (
+    AuditionAttempts,
+    Purchase,
+    Quote,
+    Refund,
+    voided_refund_id_for,
+)
 from domain.economy.typed_data import address_of_key, recover_typed_signer
 from domain.economy.withdrawals import Withdrawal, withdrawal_nonce_for
+from domain.lifecycle.application import Lifecycle
+from projections.audition_audit import audit_auditions
 
 PAGE = 1000
 
@@ -74,10 +85,14 @@ class _Log:
     nonces: list[ReceiptNonce.Consumed] = field(default_factory=list)
     fee_grants: dict[str, list[UUID]] = field(default_factory=lambda: defaultdict(list))
     attempts_grants: dict[UUID, list[UUID]] = field(default_factory=lambda: defaultdict(list))
+    void_refunds: set[UUID] = field(default_factory=set)
 
 
-def audit_economy(economy: Economy) -> EconomyAuditReport:
-    """Fold the economy's event log from the start and check every money invariant."""
+def audit_economy(economy: Economy, lifecycle: Lifecycle | None = None) -> EconomyAuditReport:
+    """Fold the economy's event log from the start and check every money invariant.
+
+    With ``lifecycle``, the auditions are reconciled with the attempts and refunds too.
+    """
     log = _Log()
     events = 0
     for event in _all_events(economy):
@@ -101,6 +116,10 @@ def audit_economy(economy: Economy) -> EconomyAuditReport:
         "attempts_grants": sum(len(v) for v in log.attempts_grants.values()),
         "withdrawal_signatures": signatures,
     }
+    if lifecycle is not None:
+        found, counts = audit_auditions(economy, lifecycle)
+        breaches += [Breach(kind, ids, detail) for kind, ids, detail in found]
+        checked |= counts
     return EconomyAuditReport(events, checked, totals, tuple(breaches))
 
 
@@ -119,6 +138,8 @@ def _fold(log: _Log, event: Any) -> None:
         log.purchases[event.originator_id] = event
     elif isinstance(event, Refund.Opened):
         log.refunds[event.originator_id] = event
+        if _is_void_refund(event):
+            log.void_refunds.add(event.originator_id)
         log.signatures[event.originator_id] = [(event.deadline, event.signature)]
     elif isinstance(event, Refund.Resigned):
         log.signatures.setdefault(event.originator_id, []).append((event.deadline, event.signature))
@@ -174,6 +195,8 @@ def _receipts(log: _Log, economy: Economy) -> tuple[dict[UUID, tuple[str, int]],
     for purchase_id, made in log.purchases.items():
         keys[purchase_id] = (made.signer.lower(), int(made.nonce))
     for refund_id, opened in log.refunds.items():
+        if refund_id in log.void_refunds:
+            continue
         spender = by_reference.get(str(refund_id))
         signer = spender.signer.lower() if spender is not None else configured
         keys[refund_id] = (signer, int(opened.receipt_nonce))
@@ -214,7 +237,31 @@ def _receipts(log: _Log, economy: Economy) -> tuple[dict[UUID, tuple[str, int]],
                     "expected 1",
                 )
             )
+    breaches += _void_refund_keys(log, keys)
     return keys, breaches
+
+
+def _is_void_refund(opened: Refund.Opened) -> bool:
+    try:
+        audition_id = UUID(opened.audition_id)
+    except ValueError:
+        return False
+    return opened.originator_id == voided_refund_id_for(audition_id)
+
+
+def _void_refund_keys(log: _Log, keys: dict[UUID, tuple[str, int]]) -> list[Breach]:
+    """Key each voided audition's refund by its purchase's receipt (after the nonce checks)."""
+    paid_for = {made.audition_id: purchase_id for purchase_id, made in log.purchases.items()}
+    breaches: list[Breach] = []
+    for refund_id in sorted(log.void_refunds):
+        audition_id = log.refunds[refund_id].audition_id
+        purchase_id = paid_for.get(audition_id)
+        if purchase_id is None:
+            detail = f"audition={audition_id} was refunded as voided but no purchase paid for it"
+            breaches.append(Breach("voided_audition_refunds", (str(refund_id),), detail))
+            continue
+        keys[refund_id] = keys[purchase_id]
+    return breaches
 
 
 def _fees(log: _Log) -> tuple[list[Breach], dict[str, str]]:
@@ -250,6 +297,8 @@ def _refunds_within_received(log: _Log, keys: dict[UUID, tuple[str, int]]) -> li
         purchase_on.setdefault(keys[purchase_id], purchase_id)
     refunds_on: dict[tuple[str, int], list[UUID]] = defaultdict(list)
     for refund_id in log.refunds:  # log order: the first refund records the money received
+        if refund_id not in keys:
+            continue  # a voided audition's refund without a purchase, reported above
         refunds_on[keys[refund_id]].append(refund_id)
     breaches: list[Breach] = []
     for key, refund_ids in refunds_on.items():

@@ -16,6 +16,7 @@ from adapters.bootstrap import Container
 from adapters.identity_store import SqlIdentityStore
 from adapters.market_replay import ReplayMarketClock
 from projections.catalog import runners
+from workers.auditions import AuditionWorker
 from workers.backtests import BacktestWorker
 from workers.identity_janitor import IdentityJanitor
 from workers.ingestion import Ingestion
@@ -49,10 +50,12 @@ FACTORIES: dict[str, WorkerFactory] = {
     "marks": MarkWorker,
     "trading": TradingWorker,
     "backtests": BacktestWorker,
+    "auditions": AuditionWorker,
 }
+_DRIVERS = ["projections", "marks", "trading", "backtests", "auditions"]
 MODE_WORKERS = {
-    "replay": ["identity-janitor", "market-replay", "projections", "marks", "trading", "backtests"],
-    "live": ["identity-janitor", "ingestion", "projections", "marks", "trading", "backtests"],
+    "replay": ["identity-janitor", "market-replay", *_DRIVERS],
+    "live": ["identity-janitor", "ingestion", *_DRIVERS],
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from adapters.schema.backtests import BACKTESTS
 from adapters.schema.economy import ECONOMY
 from adapters.schema.identity import IDENTITY
+from adapters.schema.lifecycle import LIFECYCLE
 from adapters.schema.market import MARKET
 from adapters.schema.migration import Migration
 from adapters.schema.projections import PROJECTIONS
@@ -21,6 +22,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     TRADING,
     BACKTESTS,
     ECONOMY,
+    LIFECYCLE,
 )
 
 __all__ = ["MIGRATIONS", "Migration"]

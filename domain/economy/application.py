@@ -1,4 +1,4 @@
-"""The economy module's eventsourcing application (minimal today: tier grants).
+"""The economy module's eventsourcing application: tier grants, audition fees, refunds.
 
 Economy facts are stamped by the **service clock** (purchases, receipts and grants happen
 in real time whatever the market replay is doing). Grants are recorded per clone on a
@@ -21,6 +21,7 @@ from domain.aggregates import ClashAggregate
 from domain.application import ClashApplication, FactoryBuilder
 from domain.clock import Clock
 from domain.clones.tiers import DEFAULT_TIERS, Grant, TierTable
+from domain.economy.confirmations import PaymentConfirmations, require_confirmed
 from domain.economy.errors import ReceiptRejected, TierNotInTable, VaultMisconfigured
 from domain.economy.grants import CloneEntitlement, GrantSource, entitlement_id_for
 from domain.economy.nonces import ReceiptKind, ReceiptNonce, consume, nonce_id_for
@@ -28,6 +29,7 @@ from domain.economy.purchases import (
     AuditionAttempts,
     PaymentIndex,
     Purchase,
+    PurchaseNotFound,
     Quote,
     QuoteNotFound,
     ReceiptNonceUsed,
@@ -37,6 +39,7 @@ from domain.economy.purchases import (
     index_id_for,
     purchase_id_for,
     refund_id_for,
+    voided_refund_id_for,
 )
 from domain.economy.receipts import FeeReceipt, check_fee_receipt, read_fee_receipt
 from domain.economy.typed_data import VaultDomain, address_of_key, epoch_seconds
@@ -149,6 +152,10 @@ class Economy(ClashApplication):
         """Configure the vault deployment, keys and fee rules (the composition root does)."""
         self.vault = terms
 
+    def bind_chain(self, chain: PaymentConfirmations | None) -> None:
+        """Ask ``chain`` to confirm each fee on chain before recording it (``None``: don't)."""
+        self.chain = chain
+
     def _terms(self) -> VaultTerms:
         terms: VaultTerms | None = getattr(self, "vault", None)
         if terms is None:
@@ -203,7 +210,8 @@ class Economy(ClashApplication):
 
         Refuses (``ReceiptRejected``) what is no proof this user paid; a receipt whose nonce
         already paid answers the first record when it is the same quote and receipt, and
-        raises :class:`ReceiptNonceUsed` otherwise.
+        raises :class:`ReceiptNonceUsed` otherwise. With a chain bound, the vault contract
+        must show the fee first (``PaymentUnconfirmed`` / ``ChainUnavailable`` record nothing).
         """
         terms = self._terms()
         quote = self.quote_of(user_id, quote_id)
@@ -227,6 +235,14 @@ class Economy(ClashApplication):
             if exc.reason == "payer_mismatch":
                 raise ReceiptRefused(exc.reason, exc.detail) from exc
             unhonoured = exc.reason
+        chain: PaymentConfirmations | None = getattr(self, "chain", None)
+        if chain is not None:
+            require_confirmed(
+                chain,
+                audition_id=receipt.audition_id,
+                payer=receipt.payer,
+                amount_wei=receipt.amount_wei,
+            )
         nonce_id = nonce_id_for(terms.vault_signer, receipt.nonce)
 
         def command() -> Submitted:
@@ -338,6 +354,71 @@ class Economy(ClashApplication):
         index = self._find(index_id_for(user_id), PaymentIndex)
         ids = [] if index is None else index.records["refund"]
         return [r for r in (self._find(i, Refund) for i in ids) if r is not None]
+
+    def purchase_of(self, user_id: str, purchase_id: UUID) -> Purchase:
+        """The caller's purchase, or :class:`PurchaseNotFound` (another user's too)."""
+        purchase = self._find(purchase_id, Purchase)
+        if purchase is None or purchase.user_id != user_id:
+            raise PurchaseNotFound(f"purchase={purchase_id}")
+        return purchase
+
+    def refund_of(self, refund_id: UUID) -> Refund | None:
+        """A refund by id, or ``None``."""
+        return self._find(refund_id, Refund)
+
+    def refund_voided_audition(self, purchase_id: UUID, *, reason: str) -> Refund:
+        """Refund the fee of the purchase's voided audition in full (once per audition).
+
+        The attempts the purchase granted that no run of the audition used are revoked in
+        the same save, so a refunded fee leaves nothing it paid for behind but the runs.
+        """
+        terms = self._terms()
+        purchase = self._find(purchase_id, Purchase)
+        if purchase is None:
+            raise PurchaseNotFound(f"purchase={purchase_id}")
+        audition_id = UUID(purchase.audition_id)
+        refund_id = voided_refund_id_for(audition_id)
+
+        def command() -> Refund:
+            found = self._find(refund_id, Refund)
+            if found is not None:
+                return found
+            deadline = self.clock.now() + terms.refund_ttl
+            signed = sign_withdrawal(
+                domain=terms.domain,
+                private_key=terms.refund_private_key,
+                user=purchase.payer,
+                amount_wei=purchase.amount_wei,
+                audition_id=purchase.audition_id,
+                nonce=withdrawal_nonce_for(refund_id),
+                deadline=deadline,
+            )
+            refund = Refund.open(
+                refund_id,
+                user_id=purchase.user_id,
+                quote_id=purchase.quote_id,
+                clone_id=purchase.clone_id,
+                audition_id=purchase.audition_id,
+                amount_wei=str(purchase.amount_wei),
+                payer=purchase.payer,
+                receipt_nonce=str(purchase.nonce),
+                reason=reason,
+                deadline=epoch_seconds(deadline),
+                signature=signed.signature,
+            )
+            attempts = self._find(attempts_id_for(purchase.clone_id), AuditionAttempts)
+            changed: list[AuditionAttempts] = []
+            if attempts is not None:
+                used = sum(1 for key in attempts.consumed if key.startswith(f"{audition_id}#"))
+                if attempts.revoke(purchase.attempts - used, purchase.id):
+                    changed.append(attempts)
+            index = self._find(index_id_for(purchase.user_id), PaymentIndex)
+            index = index or PaymentIndex.open(purchase.user_id)
+            index.list("refund", refund.id)
+            self.save(refund, index, *changed)
+            return refund
+
+        return self.run_command(command)
 
     def withdrawal(self, refund: Refund) -> tuple[Refund, SignedWithdrawal]:
         """The refund's live withdrawal; an expired one is re-signed (same nonce, new deadline)."""

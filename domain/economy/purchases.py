@@ -55,6 +55,12 @@ class ReceiptNonceUsed(EconomyError):
     reason = "receipt_nonce_used"
 
 
+class PurchaseNotFound(EconomyError):
+    """Raised when a purchase id names no purchase of the caller."""
+
+    reason = "purchase_not_found"
+
+
 class NoAttemptsLeft(EconomyError):
     """Raised when a clone has no audition attempt left to consume."""
 
@@ -74,6 +80,11 @@ def purchase_id_for(nonce_id: UUID) -> UUID:
 def refund_id_for(nonce_id: UUID) -> UUID:
     """The id of the refund of a receipt that could not be honoured."""
     return uuid5(PURCHASES_NAMESPACE, f"refund:{nonce_id}")
+
+
+def voided_refund_id_for(audition_id: UUID) -> UUID:
+    """The id of the refund of a voided audition (one per audition)."""
+    return uuid5(PURCHASES_NAMESPACE, f"void:{audition_id}")
 
 
 def attempts_id_for(clone_id: UUID) -> UUID:
@@ -301,6 +312,14 @@ class AuditionAttempts(ClashAggregate):
         def apply(self, aggregate: AuditionAttempts) -> None:
             aggregate.consumed.remove(self.audition_id)
 
+    class AttemptsRevoked(Event):
+        TOPIC = "economy.AuditionAttempts.AttemptsRevoked"
+        count: int
+        purchase_id: UUID
+
+        def apply(self, aggregate: AuditionAttempts) -> None:
+            aggregate.granted -= self.count
+
     def __init__(self, *, clone_id: UUID) -> None:
         self.clone_id = clone_id
         self.granted = 0
@@ -328,6 +347,13 @@ class AuditionAttempts(ClashAggregate):
             raise NoAttemptsLeft(f"clone={self.clone_id}")
         self.trigger_event(self.AttemptConsumed, audition_id=audition_id)
         return True
+
+    def revoke(self, unused: int, purchase_id: UUID) -> int:
+        """Take back up to ``unused`` attempts of a refunded purchase; return how many."""
+        count = max(0, min(unused, self.remaining))
+        if count:
+            self.trigger_event(self.AttemptsRevoked, count=count, purchase_id=purchase_id)
+        return count
 
     def release(self, audition_id: str) -> bool:
         """Give back the attempt ``audition_id`` held; ``False`` when it holds none."""

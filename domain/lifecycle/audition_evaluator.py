@@ -71,6 +71,7 @@ __all__ = [
     "RulesMismatch",
     "Tick",
     "evaluate",
+    "outcome_of",
 ]
 
 
@@ -272,3 +273,17 @@ def _require_amounts(**amounts: object) -> None:
     for name, value in amounts.items():
         if not isinstance(value, Decimal) or not value.is_finite():
             raise ObservationInvalid(**{name: value})
+
+
+def outcome_of(progress: AuditionProgress) -> Outcome | None:
+    """The verdict a finished progress holds (``None`` while it runs).
+
+    A worker that saved a finished progress but died before recording the verdict finds it
+    here again, identical to the one :func:`evaluate` returned.
+    """
+    if progress.status is AuditionStatus.PASSED:
+        return Passed(progress.ended_at or progress.last_at, audition_metrics(progress))
+    if progress.status is AuditionStatus.FAILED and progress.breach is not None:
+        breach = progress.breach
+        return Failed(breach.at, breach.rule, breach.equity, breach.limit)
+    return None

@@ -9,6 +9,7 @@ table in tests and scenarios), read at the market time of the command.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, TypeVar
@@ -25,6 +26,16 @@ from domain.prop.orders import MarketOrder
 from domain.prop.rules import Purpose, RuleSet
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FillFact:
+    """A fill as other modules read it: when, what it realized and what it cost."""
+
+    version: int
+    at: datetime
+    realized_pnl_micros: int
+    fee_micros: int
 
 
 class MarketView(Protocol):
@@ -174,6 +185,15 @@ class PropLedger(ClashApplication):
         self._on_account(
             account_id, lambda a, _: trading.close_account(a, reason=reason, admin=admin)
         )
+
+    def fills_since(self, account_id: UUID, version: int) -> list[FillFact]:
+        """The account's fills recorded after ``version``, oldest first (the evaluator's feed)."""
+        events = self.repository.event_store.get(account_id, gt=version)
+        return [
+            FillFact(e.originator_version, e.timestamp, e.realized_pnl_micros, e.fee_micros)
+            for e in events
+            if isinstance(e, PropAccount.OrderFilled)
+        ]
 
     def _on_account(self, account_id: UUID, command: Callable[[PropAccount, datetime], T]) -> T:
         def run() -> T:

@@ -9,7 +9,7 @@ it). ``publish`` and ``sandbox`` build a published clone version and a funded ac
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +27,7 @@ from tests.conftest import schema_of
 from tests.domain.clones.graph_examples import document, edge, node
 from workers.driver import DeterministicDriver
 from workers.market_replay import BundledArchive, MarketReplay
-from workers.runtime import Runtime
+from workers.runtime import Runtime, Worker
 from workers.trading import TradingWorker
 
 REAL = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -84,8 +84,13 @@ class TradingWorld:
 
 
 @contextmanager
-def trading_world(database_url: str, **settings: Any) -> Iterator[TradingWorld]:
-    """Build the world on ``database_url``; the feed has anchored at the data's start."""
+def trading_world(
+    database_url: str, *, extra: Sequence[Callable[[Container], Worker]] = (), **settings: Any
+) -> Iterator[TradingWorld]:
+    """Build the world on ``database_url``; the feed has anchored at the data's start.
+
+    ``extra`` builds more workers that step after the trading worker (marks, auditions).
+    """
     clock_database = open_database(
         database_url.split("?", maxsplit=1)[0], schema=schema_of(database_url)
     )
@@ -110,7 +115,7 @@ def trading_world(database_url: str, **settings: Any) -> Iterator[TradingWorld]:
         container,
         service,
         DeterministicDriver(runtime, service, [feed]),
-        DeterministicDriver(runtime, service, [feed, worker]),
+        DeterministicDriver(runtime, service, [feed, worker, *(make(container) for make in extra)]),
         worker,
     )
     world.market.tick()  # the feed anchors at the data's start

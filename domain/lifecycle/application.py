@@ -1,0 +1,125 @@
+"""The lifecycle module's eventsourcing application: auditions (races come later).
+
+Lifecycle facts are stamped by the **market clock**: a run starts, breaches and passes in
+market time, whatever the service clock says. Every command here loads one audition,
+decides, and saves it; the cross-module steps themselves are driven by
+``adapters/audition_process.py`` (the auditions worker), which calls the other modules and
+then records each result through the methods below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from domain.application import ClashApplication, FactoryBuilder
+from domain.clock import Clock
+from domain.lifecycle.audition import Audition, AuditionNotFound
+from domain.lifecycle.audition_rules import AuditionRuleBook
+
+T = TypeVar("T")
+
+
+class Lifecycle(ClashApplication):
+    """Auditions: submission, process steps, verdicts, retries and voids."""
+
+    name = "lifecycle"
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        rule_book: AuditionRuleBook,
+        factory_builder: FactoryBuilder | None = None,
+    ) -> None:
+        super().__init__(clock=clock, factory_builder=factory_builder)
+        self.rule_book = rule_book
+
+    def submit(
+        self,
+        audition_id: UUID,
+        *,
+        user_id: str,
+        clone_id: UUID,
+        version_id: UUID,
+        purchase_id: UUID,
+        tier: str,
+    ) -> tuple[Audition, bool]:
+        """Record a submission; ``(audition, created)`` (a repeat returns the first one)."""
+        rules = self.rule_book.get(tier)
+
+        def command() -> tuple[Audition, bool]:
+            found = self.find(audition_id)
+            if found is not None:
+                return found, False
+            audition = Audition.submit(
+                audition_id,
+                user_id=user_id,
+                clone_id=clone_id,
+                version_id=version_id,
+                purchase_id=purchase_id,
+                tier=tier,
+                rules=rules,
+            )
+            self.save(audition)
+            return audition, True
+
+        return self.run_command(command)
+
+    def find(self, audition_id: UUID) -> Audition | None:
+        """The audition, or ``None``."""
+        try:
+            found: object = self.repository.get(audition_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, Audition) else None
+
+    def audition(self, audition_id: UUID, user_id: str | None = None) -> Audition:
+        """The audition (the caller's when ``user_id`` is given), or AuditionNotFound."""
+        found = self.find(audition_id)
+        if found is None or (user_id is not None and found.user_id != user_id):
+            raise AuditionNotFound(audition=str(audition_id))
+        return found
+
+    def change(self, audition_id: UUID, decide: Callable[[Audition], T]) -> T:
+        """Load the audition, apply ``decide`` and save what it triggered (retried on races)."""
+
+        def command() -> T:
+            audition = self.audition(audition_id)
+            result = decide(audition)
+            if audition.pending_events:
+                self.save(audition)
+            return result
+
+        return self.run_command(command)
+
+    def retry(self, audition_id: UUID, user_id: str) -> int:
+        """Start the next run of the caller's failed or abandoned audition."""
+        self.audition(audition_id, user_id)
+        return self.change(audition_id, lambda a: a.retry(user_id))
+
+    def void(self, audition_id: UUID, *, reason: str, voided_by: str) -> Audition:
+        """Void the audition (an admin, or the system on unhealthy data)."""
+
+        def decide(audition: Audition) -> Audition:
+            audition.void(reason, voided_by)
+            return audition
+
+        return self.change(audition_id, decide)
+
+    def record_outcome(
+        self, audition_id: UUID, run: int, *, passed: bool, at: datetime, **details: Any
+    ) -> None:
+        """Record the evaluator's verdict on ``run``."""
+
+        def decide(audition: Audition) -> None:
+            if passed:
+                audition.pass_run(run, at, details["metrics"])
+            else:
+                audition.fail_run(run, at, details["rule"], details["equity"], details["limit"])
+
+        self.change(audition_id, decide)
