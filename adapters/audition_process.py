@@ -35,6 +35,7 @@ from domain.lifecycle.audition import (
     account_cause,
     attempt_key,
 )
+from domain.lifecycle.audition_rules import AuditionError
 from domain.prop.application import PropLedger
 from domain.prop.rules import Purpose, RuleSet
 from domain.trading.application import TradingDesk
@@ -70,7 +71,10 @@ class AuditionProcess:
                 self._perform(audition, step)
             except Exception as exc:  # recorded on the audition, never lost
                 self._failed(audition, step, exc)
-                return self.lifecycle.audition(audition_id)
+                audition = self.lifecycle.audition(audition_id)
+                if audition.state is not AuditionState.ABANDONED:
+                    return audition  # tried again on a later pass
+                continue  # abandoned: give the attempt back now
             audition = self.lifecycle.audition(audition_id)
         return audition
 
@@ -138,7 +142,12 @@ class AuditionProcess:
                 a.bind(run.number)
             a.start(run.number, starts_at, ends_at)
 
-        self._record(audition, start)
+        try:
+            self._record(audition, start)
+        except AuditionError:
+            # Voided (and closed) while this pass was binding: the binding must not outlive it.
+            self.trading.unbind(account_id, reason="audition ended while starting")
+            raise
 
     def _close(self, audition: Audition) -> None:
         account_id = audition.run.account_id
