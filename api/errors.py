@@ -80,6 +80,7 @@ from domain.lifecycle.audition import (
     AuditionConflict,
     AuditionNotFound,
     PurchaseMismatch,
+    RetriesUsed,
     StepOutOfOrder,
 )
 from domain.market.errors import BadChannel, BadRange, UnknownAsset, UnknownChannel
@@ -186,6 +187,7 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     AuditionNotFound: ProblemKind(404, "lifecycle", "Audition not found"),
     AuditionConflict: ProblemKind(409, "lifecycle", "Audition state conflict"),
     StepOutOfOrder: ProblemKind(409, "lifecycle", "Audition step out of order"),
+    RetriesUsed: ProblemKind(409, "lifecycle", "Every paid attempt used"),
     PurchaseMismatch: ProblemKind(422, "lifecycle", "Purchase pays for another clone version"),
     IdempotencyKeyReused: ProblemKind(422, "request", "Idempotency key reused"),
     IdempotencyInProgress: ProblemKind(409, "request", "Request in progress"),

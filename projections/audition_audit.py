@@ -4,8 +4,9 @@ Folds both logs from the start (never a read model) and checks:
 
 - every audition attempt Economy consumed and did not release was consumed for a run of
   an audition Lifecycle recorded (the key is ``<audition id>#run-<n>``, ``n`` at most the
-  audition's runs), and Lifecycle recorded taking it, or the audition is still at that
-  step (a process between the two calls);
+  audition's runs); an earlier run's attempt was recorded as taken (the current run's may
+  be held a moment before Lifecycle records it: a process between the two calls); and no
+  attempt is held under a run whose release Lifecycle recorded;
 - every voided audition has exactly one refund in Economy (``voided_refund_id_for``), and
   every such refund belongs to a voided audition; a voided audition whose refund step is
   still pending is reported as such.
@@ -31,6 +32,7 @@ class _Facts:
     submitted: set[str] = field(default_factory=set)
     runs: dict[str, int] = field(default_factory=dict)
     taken: set[str] = field(default_factory=set)  # attempt keys Lifecycle recorded
+    released: set[str] = field(default_factory=set)  # attempt keys Lifecycle gave back
     voided: set[str] = field(default_factory=set)
     consumed: dict[str, int] = field(default_factory=dict)  # attempt key -> times held
     refunds: set[UUID] = field(default_factory=set)
@@ -71,6 +73,8 @@ def _fold_lifecycle(facts: _Facts, event: Any) -> None:
         facts.runs[audition] = event.run
     elif isinstance(event, Audition.AttemptTaken):
         facts.taken.add(f"{audition}#run-{event.run}")
+    elif isinstance(event, Audition.AttemptReleased):
+        facts.released.add(f"{audition}#run-{event.run}")
     elif isinstance(event, Audition.Voided):
         facts.voided.add(audition)
 
@@ -93,6 +97,9 @@ def _attempts(facts: _Facts) -> Found:
         known = audition in facts.submitted and run.isdigit()
         if not known or int(run) > facts.runs.get(audition, 0):
             detail = "an attempt is held by no run of a recorded audition"
+            breaches.append(("attempt_audition", (key,), detail))
+        elif key in facts.released:
+            detail = "an attempt is held under a run whose release the audition recorded"
             breaches.append(("attempt_audition", (key,), detail))
         elif key not in facts.taken and int(run) < facts.runs[audition]:
             detail = "an earlier run's attempt is held but the audition never recorded taking it"

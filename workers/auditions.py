@@ -13,7 +13,9 @@ driven at once), then yields one item per audition with work left. Performing an
 
 Items are per audition so the runtime leases, retries and dead-letters each on its own. A
 step that failed is tried again after a backoff that doubles per failure (1 s, 2 s, 4 s ...
-of service time), then the process abandons (see ``adapters.audition_process``).
+of service time, at most 5 minutes); a starting process abandons at the fifth failure (see
+``adapters.audition_process``), while a close, refund or release keeps being retried, its
+error shown as the audition's ``lastError``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from workers.runtime import WorkItem
 
 UNHEALTHY_VOID_REASON = "market_data_unhealthy"
 SYSTEM = "system:auditions"
+MAX_BACKOFF_SECONDS = 300  # a close or refund that keeps failing is retried every 5 minutes
 
 
 @dataclass
@@ -73,7 +76,8 @@ class AuditionWorker:
 
     def _backoff(self, audition: Audition, now: datetime) -> None:
         if audition.failures and audition.step is not None:
-            self._retry_at[audition.id] = now + timedelta(seconds=2 ** (audition.failures - 1))
+            delay = min(2 ** (audition.failures - 1), MAX_BACKOFF_SECONDS)
+            self._retry_at[audition.id] = now + timedelta(seconds=delay)
         else:
             self._retry_at.pop(audition.id, None)
 

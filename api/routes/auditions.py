@@ -28,7 +28,11 @@ from api.schemas.auditions import (
 )
 from domain.clones.errors import VersionNotFound
 from domain.economy.purchases import NoAttemptsLeft, PurchaseNotFound
-from domain.lifecycle.audition import Audition, AuditionNotFound, PurchaseMismatch
+from domain.lifecycle.audition import (
+    Audition,
+    AuditionNotFound,
+    PurchaseMismatch,
+)
 from projections.auditions import AuditionsProjection, auditions_of
 from projections.runner import ProjectionRunner
 
@@ -85,8 +89,15 @@ def get_audition(audition_id: str, user: CurrentUser, container: ContainerDep) -
 
 @router.post("/v1/auditions/{audition_id}/retry", responses={409: {"description": "No retry."}})
 def retry(audition_id: str, user: CurrentUser, container: ContainerDep) -> AuditionPublic:
-    """Start a new run of a failed or abandoned audition (the old run is kept)."""
+    """Start a new run of a failed or abandoned audition (the old run is kept).
+
+    Only once the run ended (``409 lifecycle:audition-conflict``), while the audition has a
+    paid attempt left (its purchase paid for 1 + the tier's
+    retries: ``409 lifecycle:audition-retries-used``) and the clone holds one
+    (``409 economy:no-attempts-left``).
+    """
     audition = _owned(container, audition_id, user.id)
+    audition.require_retryable()
     _, remaining = container.economy.attempts(audition.clone_id)
     if remaining <= 0:
         raise NoAttemptsLeft(f"clone={audition.clone_id}")

@@ -235,15 +235,16 @@ class Economy(ClashApplication):
             if exc.reason == "payer_mismatch":
                 raise ReceiptRefused(exc.reason, exc.detail) from exc
             unhonoured = exc.reason
+        nonce_id = nonce_id_for(terms.vault_signer, receipt.nonce)
         chain: PaymentConfirmations | None = getattr(self, "chain", None)
-        if chain is not None:
+        if chain is not None and self._find(nonce_id, ReceiptNonce) is None:
+            # A spent nonce answers its first record below: the chain was asked back then.
             require_confirmed(
                 chain,
                 audition_id=receipt.audition_id,
                 payer=receipt.payer,
                 amount_wei=receipt.amount_wei,
             )
-        nonce_id = nonce_id_for(terms.vault_signer, receipt.nonce)
 
         def command() -> Submitted:
             spent = self._find(nonce_id, ReceiptNonce)

@@ -50,12 +50,12 @@ class Lifecycle(ClashApplication):
         tier: str,
     ) -> tuple[Audition, bool]:
         """Record a submission; ``(audition, created)`` (a repeat returns the first one)."""
-        rules = self.rule_book.get(tier)
 
         def command() -> tuple[Audition, bool]:
             found = self.find(audition_id)
             if found is not None:
                 return found, False
+            rules = self.rule_book.get(tier)
             audition = Audition.submit(
                 audition_id,
                 user_id=user_id,

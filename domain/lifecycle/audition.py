@@ -71,6 +71,12 @@ class AuditionConflict(AuditionError):
     reason = "audition_conflict"
 
 
+class RetriesUsed(AuditionError):
+    """Raised when an audition already ran every attempt its purchase paid for."""
+
+    reason = "audition_retries_used"
+
+
 class PurchaseMismatch(AuditionError):
     """Raised when a purchase paid for another clone or version than the one submitted."""
 
@@ -252,7 +258,10 @@ class Audition(ClashAggregate):
         def apply(self, aggregate: Audition) -> None:
             aggregate.state = AuditionState.VOIDED
             aggregate.reason = self.reason
+            verdict = aggregate.run.outcome  # a failed run's verdict is kept beside the void
             aggregate.run.outcome = {"status": "voided", "reason": self.reason}
+            if verdict is not None:
+                aggregate.run.outcome["verdict"] = verdict
 
     class RunClosed(Event):
         TOPIC = "lifecycle.Audition.RunClosed"
@@ -407,11 +416,26 @@ class Audition(ClashAggregate):
             raise StepOutOfOrder(step=Step.REFUND, state=self.state.value)
         self.trigger_event(self.Refunded, refund_id=refund_id)
 
-    def retry(self, requested_by: str) -> int:
-        """Start a new run after a failed or abandoned one; return its number."""
+    @property
+    def attempts_used(self) -> int:
+        """Runs that hold an attempt (an abandoned run's released attempt is not held)."""
+        return sum(1 for r in self.runs if r.attempt_taken and not r.attempt_released)
+
+    def require_retryable(self) -> None:
+        """Raise unless a retry may start: the run ended and a paid attempt is left."""
         retryable = self.state in (AuditionState.FAILED, AuditionState.ABANDONED)
         if not retryable or self.step is not None:
             raise AuditionConflict(audition=self.id, state=self.state.value)
+        if self.attempts_used >= self.rules.attempts:
+            raise RetriesUsed(audition=self.id, attempts=self.rules.attempts)
+
+    def retry(self, requested_by: str) -> int:
+        """Start a new run after a failed or abandoned one; return its number.
+
+        The purchase paid for ``rules.attempts`` runs (1 plus the tier's retries); attempts
+        another purchase granted the clone are that purchase's auditions', never this one's.
+        """
+        self.require_retryable()
         number = self.run.number + 1
         self.trigger_event(self.RetryRequested, run=number, requested_by=requested_by)
         return number

@@ -102,7 +102,7 @@ def test_the_process_starts_a_run_that_only_a_failure_can_retry(client: TestClie
     attempts = client.get(f"/v1/economy/clones/{body['cloneId']}/attempts", headers=owner)
     assert attempts.json()["remaining"] == 0
     retried = client.post(f"/v1/auditions/{audition_id}/retry", headers=owner)
-    assert_problem(retried, 409, "economy:no-attempts-left")
+    assert_problem(retried, 409, "lifecycle:audition-conflict")
     listed = client.get("/v1/auditions", headers=owner).json()["data"][0]
     assert (listed["state"], listed["accountId"]) == ("running", running["accountId"])
 
@@ -124,3 +124,25 @@ def test_void_is_for_admins_and_needs_a_reason(client: TestClient) -> None:
     assert (voided.json()["state"], voided.json()["step"]) == ("voided", None)
     refunds = client.get("/v1/economy/refunds", headers=owner).json()["data"]
     assert [r["id"] for r in refunds] == [voided.json()["refundId"]]
+
+
+def test_a_retry_spends_only_the_attempts_its_own_purchase_paid_for(client: TestClient) -> None:
+    owner = user(client, "owner")
+    body = purchased(client, owner)
+    second = a_quote(client, owner, body["cloneId"], body["versionId"], "starter")
+    assert submit(client, owner, paid(second, nonce=9), key="k-9").status_code == 201
+    audition_id = UUID(client.post("/v1/auditions", headers=owner, json=body).json()["id"])
+    container = container_of(client)
+    container.audition_process.advance(audition_id)
+    started = container.lifecycle.audition(audition_id).run.started_at
+    assert started is not None
+    container.lifecycle.record_outcome(
+        audition_id, 1, passed=False, at=started, rule="daily_loss", equity="1", limit="2"
+    )
+    container.audition_process.advance(audition_id)  # closes the failed run
+
+    retried = client.post(f"/v1/auditions/{audition_id}/retry", headers=owner)
+
+    assert_problem(retried, 409, "lifecycle:audition-retries-used")
+    attempts = client.get(f"/v1/economy/clones/{body['cloneId']}/attempts", headers=owner)
+    assert attempts.json() == {"cloneId": body["cloneId"], "granted": 2, "remaining": 1}

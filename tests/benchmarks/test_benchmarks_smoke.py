@@ -44,6 +44,7 @@ EXPECTED = {
     "trading.decide_rules",
     "trading.ticks",
     "trading.dry_run",
+    "auditions.checks",
     *(
         f"backtest.{engine}_{assets}_asset"
         for engine in ("replay", "backtesting_py", "backtrader", "bare_loop")
@@ -75,6 +76,9 @@ def test_quick_suite_on_sqlite_reports_every_figure() -> None:
         if result["name"] in VERIFIED:
             assert result["verified"] is True, result
             assert result["vs_raw_single_save"] > 0, result
+        if result["name"] == "auditions.checks":  # every audition checked at every mark
+            assert result["verified"] is True, result
+            assert result["operations"] == result["auditions"] * result["market_hours"] * 12
         if result["name"] == TICKS:
             assert result["verified"] is True, result
             assert result["rows"] == result["accounts"] * result["ticks_per_account"], result

@@ -177,7 +177,8 @@ def test_a_failed_audition_retries_on_a_new_account_while_attempts_remain(
     old, new = second["runs"]
     assert old["outcome"] == first["runs"][0]["outcome"]
     assert old["accountId"] != new["accountId"]
-    assert_problem(tight.client.post(url, headers=tight.owner), 409, "economy:no-attempts-left")
+    used = tight.client.post(url, headers=tight.owner)
+    assert_problem(used, 409, "lifecycle:audition-retries-used")
     container = tight.world.container
     assert audit_economy(container.economy, container.lifecycle).ok
 
