@@ -75,7 +75,7 @@ def _fold_lifecycle(facts: _Facts, event: Any) -> None:
         facts.taken.add(f"{audition}#run-{event.run}")
     elif isinstance(event, Audition.AttemptReleased):
         facts.released.add(f"{audition}#run-{event.run}")
-    elif isinstance(event, Audition.Voided):
+    elif isinstance(event, Audition.AuditionVoided):
         facts.voided.add(audition)
 
 

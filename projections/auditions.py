@@ -119,11 +119,11 @@ def _changes(event: Any, row: dict[str, Any]) -> dict[str, Any]:
             }
         case Audition.AttemptReleased():
             return {"open": 0}
-        case Audition.Passed() | Audition.Failed():
-            passed = isinstance(event, Audition.Passed)
+        case Audition.AuditionPassed() | Audition.AuditionFailed():
+            passed = isinstance(event, Audition.AuditionPassed)
             state = AuditionState.PASSED if passed else AuditionState.FAILED
             return {"state": state.value, "open": 1}
-        case Audition.Voided():
+        case Audition.AuditionVoided():
             return {"state": AuditionState.VOIDED.value, "reason": event.reason, "open": 1}
         case Audition.RunClosed():
             return {"open": int(row["state"] == AuditionState.VOIDED.value)}

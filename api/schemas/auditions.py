@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import Field
+from pydantic.alias_generators import to_camel
 
 from api.schemas.base import ApiModel
 from domain.lifecycle.audition import Audition
@@ -72,14 +73,19 @@ class AuditionPublic(ApiModel):
             account_id=None if run.account_id is None else str(run.account_id),
             last_error=audition.last_error,
             reason=audition.reason,
-            rules=audition.rules_document,
+            rules=camel_keys(audition.rules_document),
             runs=[r.to_document() for r in audition.runs],
             progress=None if progress is None else rule_progress(audition.rules, progress),
-            metrics=metrics,
+            metrics=None if metrics is None else camel_keys(metrics),
             refund_id=None if audition.refund_id is None else str(audition.refund_id),
             submitted_at=audition.created_on,
             updated_at=audition.modified_on,
         )
+
+
+def camel_keys(document: dict[str, Any]) -> dict[str, Any]:
+    """A domain document (snake_case keys, as stored in events) with camelCase keys."""
+    return {to_camel(key): value for key, value in document.items()}
 
 
 class AuditionSummary(ApiModel):

@@ -14,7 +14,8 @@ run on a new account, and the old run is kept. States:
 
 - ``starting``: the current run's steps are not all done (``step`` says which is next);
 - ``running``: the evaluation window is open;
-- ``passed`` / ``failed``: the current run ended (a failed audition may be retried);
+- ``passed`` / ``failed``: the current run ended (``AuditionPassed`` carries the metrics
+  the Promotion Queue ranks by; a failed audition may be retried);
 - ``voided``: ended by an admin or by unhealthy market data; Economy refunds the fee;
 - ``abandoned``: a step failed for good; the attempt it held is given back by an explicit
   ``AttemptReleased`` event.
@@ -220,8 +221,8 @@ class Audition(ClashAggregate):
         def apply(self, aggregate: Audition) -> None:
             aggregate.run.attempt_released = True
 
-    class Passed(Event):
-        TOPIC = "lifecycle.Audition.Passed"
+    class AuditionPassed(Event):
+        TOPIC = "lifecycle.Audition.AuditionPassed"
         run: int
         at: datetime
         metrics: dict[str, Any]
@@ -231,8 +232,8 @@ class Audition(ClashAggregate):
             aggregate.run.outcome = {"status": "passed", "at": self.at.isoformat()}
             aggregate.metrics = self.metrics
 
-    class Failed(Event):
-        TOPIC = "lifecycle.Audition.Failed"
+    class AuditionFailed(Event):
+        TOPIC = "lifecycle.Audition.AuditionFailed"
         run: int
         at: datetime
         rule: str
@@ -249,8 +250,8 @@ class Audition(ClashAggregate):
                 "limit": self.limit,
             }
 
-    class Voided(Event):
-        TOPIC = "lifecycle.Audition.Voided"
+    class AuditionVoided(Event):
+        TOPIC = "lifecycle.Audition.AuditionVoided"
         run: int
         reason: str
         voided_by: str
@@ -392,18 +393,22 @@ class Audition(ClashAggregate):
     def pass_run(self, run: int, at: datetime, metrics: dict[str, Any]) -> None:
         """The running run met every rule."""
         self._require_running(run)
-        self.trigger_event(self.Passed, run=run, at=at, metrics=metrics)
+        self.trigger_event(self.AuditionPassed, run=run, at=at, metrics=metrics)
 
     def fail_run(self, run: int, at: datetime, rule: str, equity: str, limit: str | None) -> None:
         """The running run broke ``rule`` at ``at``."""
         self._require_running(run)
-        self.trigger_event(self.Failed, run=run, at=at, rule=rule, equity=equity, limit=limit)
+        self.trigger_event(
+            self.AuditionFailed, run=run, at=at, rule=rule, equity=equity, limit=limit
+        )
 
     def void(self, reason: str, voided_by: str) -> None:
         """End the audition without a verdict; its fee is refunded."""
         if self.state in (AuditionState.VOIDED, AuditionState.PASSED):
             raise AuditionConflict(audition=self.id, state=self.state.value)
-        self.trigger_event(self.Voided, run=self.run.number, reason=reason, voided_by=voided_by)
+        self.trigger_event(
+            self.AuditionVoided, run=self.run.number, reason=reason, voided_by=voided_by
+        )
 
     def close_run(self, run: int) -> None:
         """Record that the ended run's account stopped trading."""

@@ -40,7 +40,7 @@ def test_a_submission_takes_the_audition_id_its_quote_reserved(client: TestClien
         "attempt",
         1,
     )
-    assert first.json()["rules"]["starting_collateral"] == "10000"
+    assert first.json()["rules"]["startingCollateral"] == "10000"
     assert again.status_code == 200
     assert again.json()["id"] == first.json()["id"]
 

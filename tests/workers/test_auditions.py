@@ -94,8 +94,9 @@ def test_an_ema_clone_passes_at_the_first_flat_mark_over_its_target(easy: Auditi
     metrics = body["metrics"]
     assert Decimal(metrics["balance"]) == first_over["collateral"]
     total_return = first_over["collateral"] / Decimal(10_000) - 1
-    floor = max(Decimal(metrics["max_drawdown_pct"]), Decimal("0.01"))
+    floor = max(Decimal(metrics["maxDrawdownPct"]), Decimal("0.01"))
     assert Decimal(metrics["score"]) == (total_return / floor).quantize(Decimal("0.000001"))
+    assert set(metrics) >= {"score", "totalReturn", "maxDrawdownPct", "tradingDays"}
     assert run["closed"] is True
     assert body["step"] is None
     binding = easy.world.container.trading.binding(account_id)

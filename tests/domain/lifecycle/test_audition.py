@@ -295,7 +295,7 @@ def test_a_whole_run_walks_attempt_account_bind_start_then_close_after_the_verdi
         "AccountOpened",
         "AccountBound",
         "RunStarted",
-        "Failed",
+        "AuditionFailed",
         "RunClosed",
     ]
 
@@ -625,7 +625,7 @@ def test_a_voided_run_is_closed_then_refunded() -> None:
     assert audition.reason == "unhealthy market data"
     assert audition.run.outcome == {"status": "voided", "reason": "unhealthy market data"}
     assert audition.refund_id == REFUND_ID
-    assert event_names(audition)[-3:] == ["Voided", "RunClosed", "Refunded"]
+    assert event_names(audition)[-3:] == ["AuditionVoided", "RunClosed", "Refunded"]
 
 
 def test_a_void_before_any_account_goes_straight_to_the_refund() -> None:
