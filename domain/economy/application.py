@@ -258,7 +258,7 @@ class Economy(ClashApplication):
                 reason = "quote_expired"
             index = self._find(index_id_for(user_id), PaymentIndex) or PaymentIndex.open(user_id)
             if reason is not None:
-                refund = self._refund(nonce_id, fresh, receipt, reason, terms)
+                refund = self._refund(nonce_id, fresh, receipt, reason)
                 spend = consume(
                     terms.vault_signer, receipt.nonce, ReceiptKind.AUDITION_FEE, str(refund.id)
                 )
@@ -307,33 +307,58 @@ class Economy(ClashApplication):
             attempts=1 + terms.retries.get(quote.tier, 0),
         )
 
-    def _refund(
-        self, nonce_id: UUID, quote: Quote, receipt: FeeReceipt, reason: str, terms: VaultTerms
-    ) -> Refund:
-        refund_id = refund_id_for(nonce_id)
-        deadline = self.clock.now() + terms.refund_ttl
-        signed = sign_withdrawal(
-            domain=terms.domain,
-            private_key=terms.refund_private_key,
-            user=receipt.payer,
-            amount_wei=receipt.amount_wei,
-            audition_id=receipt.audition_id,
-            nonce=withdrawal_nonce_for(refund_id),
-            deadline=deadline,
-        )
-        return Refund.open(
-            refund_id,
+    def _refund(self, nonce_id: UUID, quote: Quote, receipt: FeeReceipt, reason: str) -> Refund:
+        return self._open_refund(
+            refund_id_for(nonce_id),
             user_id=quote.user_id,
             quote_id=quote.id,
             clone_id=quote.clone_id,
             audition_id=receipt.audition_id,
-            amount_wei=str(receipt.amount_wei),
+            amount_wei=receipt.amount_wei,
             payer=receipt.payer,
-            receipt_nonce=str(receipt.nonce),
+            receipt_nonce=receipt.nonce,
             reason=reason,
-            deadline=epoch_seconds(deadline),
-            signature=signed.signature,
         )
+
+    def _open_refund(
+        self,
+        refund_id: UUID,
+        *,
+        payer: str,
+        amount_wei: int,
+        audition_id: str,
+        receipt_nonce: int,
+        **facts: Any,
+    ) -> Refund:
+        """A refund with its first withdrawal authorisation (nonce = the refund id)."""
+        deadline, signature = self._authorise(refund_id, payer, amount_wei, audition_id)
+        return Refund.open(
+            refund_id,
+            audition_id=audition_id,
+            amount_wei=str(amount_wei),
+            payer=payer,
+            receipt_nonce=str(receipt_nonce),
+            deadline=deadline,
+            signature=signature,
+            **facts,
+        )
+
+    def _authorise(
+        self, refund_id: UUID, payer: str, amount_wei: int, audition_id: str
+    ) -> tuple[int, str]:
+        """Sign a refund's withdrawal, live for the refund TTL: ``(deadline, signature)``."""
+        terms = self._terms()
+        deadline = self.clock.now() + terms.refund_ttl
+        signed = sign_withdrawal(
+            domain=terms.domain,
+            private_key=terms.refund_private_key,
+            user=payer,
+            amount_wei=amount_wei,
+            audition_id=audition_id,
+            nonce=withdrawal_nonce_for(refund_id),
+            deadline=deadline,
+        )
+        return epoch_seconds(deadline), signed.signature
 
     def _replayed(self, nonce_id: UUID, quote_id: UUID, receipt: FeeReceipt) -> Submitted:
         purchase = self._find(purchase_id_for(nonce_id), Purchase)
@@ -373,7 +398,7 @@ class Economy(ClashApplication):
         The attempts the purchase granted that no run of the audition used are revoked in
         the same save, so a refunded fee leaves nothing it paid for behind but the runs.
         """
-        terms = self._terms()
+        self._terms()  # refuse before anything is read when no vault is configured
         purchase = self._find(purchase_id, Purchase)
         if purchase is None:
             raise PurchaseNotFound(f"purchase={purchase_id}")
@@ -384,28 +409,16 @@ class Economy(ClashApplication):
             found = self._find(refund_id, Refund)
             if found is not None:
                 return found
-            deadline = self.clock.now() + terms.refund_ttl
-            signed = sign_withdrawal(
-                domain=terms.domain,
-                private_key=terms.refund_private_key,
-                user=purchase.payer,
-                amount_wei=purchase.amount_wei,
-                audition_id=purchase.audition_id,
-                nonce=withdrawal_nonce_for(refund_id),
-                deadline=deadline,
-            )
-            refund = Refund.open(
+            refund = self._open_refund(
                 refund_id,
                 user_id=purchase.user_id,
                 quote_id=purchase.quote_id,
                 clone_id=purchase.clone_id,
                 audition_id=purchase.audition_id,
-                amount_wei=str(purchase.amount_wei),
+                amount_wei=purchase.amount_wei,
                 payer=purchase.payer,
-                receipt_nonce=str(purchase.nonce),
+                receipt_nonce=purchase.nonce,
                 reason=reason,
-                deadline=epoch_seconds(deadline),
-                signature=signed.signature,
             )
             attempts = self._find(attempts_id_for(purchase.clone_id), AuditionAttempts)
             changed: list[AuditionAttempts] = []
@@ -431,17 +444,10 @@ class Economy(ClashApplication):
                 if fresh is None:
                     raise QuoteNotFound(f"refund={refund.id}")
                 if fresh.deadline <= epoch_seconds(self.clock.now()):
-                    deadline = self.clock.now() + terms.refund_ttl
-                    signed = sign_withdrawal(
-                        domain=terms.domain,
-                        private_key=terms.refund_private_key,
-                        user=fresh.payer,
-                        amount_wei=fresh.amount_wei,
-                        audition_id=fresh.audition_id,
-                        nonce=withdrawal_nonce_for(fresh.id),
-                        deadline=deadline,
+                    deadline, signature = self._authorise(
+                        fresh.id, fresh.payer, fresh.amount_wei, fresh.audition_id
                     )
-                    fresh.resign(epoch_seconds(deadline), signed.signature)
+                    fresh.resign(deadline, signature)
                     self.save(fresh)
                 return fresh
 
