@@ -7,9 +7,12 @@ stepped directly (``audition_process.advance``) where a route needs a started ru
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.api.clones_kit import admin, user
 from tests.api.conftest import assert_problem
@@ -146,3 +149,19 @@ def test_a_retry_spends_only_the_attempts_its_own_purchase_paid_for(client: Test
     assert_problem(retried, 409, "lifecycle:audition-retries-used")
     attempts = client.get(f"/v1/economy/clones/{body['cloneId']}/attempts", headers=owner)
     assert attempts.json() == {"cloneId": body["cloneId"], "granted": 2, "remaining": 1}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(clone=st.text(max_size=80), version=st.text(max_size=80), purchase=st.text(max_size=80))
+def test_arbitrary_submissions_are_client_problems(
+    client: TestClient, clone: str, version: str, purchase: str
+) -> None:
+    owner = user(client, "fuzz")
+    body = {"cloneId": clone, "versionId": version, "purchaseId": purchase}
+    response = client.post("/v1/auditions", headers=owner, json=body)
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    found = client.get(f"/v1/auditions/{quote(purchase, safe='') or 'x'}", headers=owner)
+    assert 400 <= found.status_code < 500, found.text
