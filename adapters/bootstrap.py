@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from adapters.arena_cycle import ArenaCycle
 from adapters.artifact_store import FilesystemArtifacts
 from adapters.asset_registry import AssetRegistry, FeeSchedule
 from adapters.audition_checks import AuditionChecks
@@ -45,6 +46,7 @@ from domain.application import FactoryBuilder
 from domain.clock import Clock
 from domain.clones.application import CloneService
 from domain.clones.tiers import TierTable
+from domain.competition.application import Competition
 from domain.economy.application import Economy, VaultTerms
 from domain.economy.typed_data import VaultDomain
 from domain.identity.access_tokens import AccessKey
@@ -89,6 +91,8 @@ class Container:
     lifecycle: Lifecycle
     audition_process: AuditionProcess
     audition_evaluation: AuditionEvaluation
+    competition: Competition
+    arena: ArenaCycle
     closers: list[object] = field(default_factory=list)
 
     def close(self) -> None:
@@ -98,6 +102,7 @@ class Container:
         self.economy.close()
         self.trading.close()
         self.lifecycle.close()
+        self.competition.close()
         for closer in self.closers:
             close = getattr(closer, "close", None)
             if callable(close):
@@ -173,6 +178,7 @@ def bootstrap(
     lifecycle = Lifecycle(
         clock=the_market_clock, rule_book=settings.audition_rule_book, factory_builder=events
     )
+    competition = Competition(clock=the_market_clock, factory_builder=events)
     identity = IdentityService(
         store=SqlIdentityStore(database),
         clock=service_clock,
@@ -228,6 +234,17 @@ def bootstrap(
             market=market,
             assets=assets,
             checks=AuditionChecks(database),
+        ),
+        competition=competition,
+        arena=ArenaCycle(
+            database=database,
+            competition=competition,
+            clones=clones,
+            prop=prop,
+            trading=trading,
+            market_clock=the_market_clock,
+            capacity=settings.arena_capacity,
+            collateral_usdc=settings.arena_collateral_usdc,
         ),
         closers=[c for c in (contract_wallets, chain) if c is not None] + [model_router],
     )

@@ -223,6 +223,12 @@ class Settings(BaseSettings):
     # defaults (JSON {"tier": {"field": value}}); retries always come from audition_retries.
     audition_rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
+    # Arena (docs/arena.md): how many slots, how often the arena worker admits (market
+    # time), and the paper collateral of each member's arena account.
+    arena_capacity: int = Field(default=8, ge=0, le=1000)
+    arena_cadence_seconds: int = Field(default=300, ge=1)
+    arena_collateral_usdc: Decimal = Field(default=Decimal(10_000), gt=0)
+
     @field_validator("audition_fee_wei", "audition_retries", "audition_rules", mode="before")
     @classmethod
     def _economy_json(cls, value: Any) -> Any:

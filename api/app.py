@@ -22,6 +22,7 @@ from api.routes import (
     admin,
     admin_clones,
     admin_prop,
+    arena,
     auditions,
     auth,
     backtests,
@@ -103,6 +104,7 @@ def create_app(
         backtests.router,
         economy.router,
         auditions.router,
+        arena.router,
     )
     for router in routers:
         app.include_router(router)

@@ -58,6 +58,7 @@ from domain.clones.tiers import (
     TopologyBeyondTier,
     UnknownTier,
 )
+from domain.competition.entry import EntryConflict, EntryNotFound
 from domain.economy.confirmations import ChainUnavailable, PaymentUnconfirmed
 from domain.economy.errors import GrantConflict, InvalidGrant, TierNotInTable
 from domain.economy.purchases import (
@@ -189,6 +190,8 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     StepOutOfOrder: ProblemKind(409, "lifecycle", "Audition step out of order"),
     RetriesUsed: ProblemKind(409, "lifecycle", "Every paid attempt used"),
     PurchaseMismatch: ProblemKind(422, "lifecycle", "Purchase pays for another clone version"),
+    EntryNotFound: ProblemKind(404, "arena", "Arena entry not found"),
+    EntryConflict: ProblemKind(409, "arena", "Arena entry state conflict"),
     IdempotencyKeyReused: ProblemKind(422, "request", "Idempotency key reused"),
     IdempotencyInProgress: ProblemKind(409, "request", "Request in progress"),
     BindingConflict: ProblemKind(409, "trading", "Account bound on other terms"),

@@ -7,6 +7,7 @@ from typing import Any
 from eventsourcing.application import Application
 
 from adapters.bootstrap import Container
+from projections.arena import ArenaProjection
 from projections.auditions import AuditionsProjection
 from projections.clones import ClonesProjection
 from projections.prop_ledger import PropLedgerProjection
@@ -24,6 +25,7 @@ FOLDS: tuple[tuple[type[Projection], str], ...] = (
     (ClonesProjection, "clones"),
     (TradingBindingsProjection, "trading"),
     (AuditionsProjection, "lifecycle"),
+    (ArenaProjection, "competition"),
 )
 
 
@@ -39,6 +41,7 @@ def logs(container: Container) -> dict[str, Application[Any]]:
         container.clones,
         container.trading,
         container.lifecycle,
+        container.competition,
     ]
     return {app.name: app for app in found}
 

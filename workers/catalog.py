@@ -16,6 +16,7 @@ from adapters.bootstrap import Container
 from adapters.identity_store import SqlIdentityStore
 from adapters.market_replay import ReplayMarketClock
 from projections.catalog import runners
+from workers.arena import ArenaWorker
 from workers.auditions import AuditionWorker
 from workers.backtests import BacktestWorker
 from workers.identity_janitor import IdentityJanitor
@@ -51,8 +52,9 @@ FACTORIES: dict[str, WorkerFactory] = {
     "trading": TradingWorker,
     "backtests": BacktestWorker,
     "auditions": AuditionWorker,
+    "arena": ArenaWorker,
 }
-_DRIVERS = ["projections", "marks", "trading", "backtests", "auditions"]
+_DRIVERS = ["projections", "marks", "trading", "backtests", "auditions", "arena"]
 MODE_WORKERS = {
     "replay": ["identity-janitor", "market-replay", *_DRIVERS],
     "live": ["identity-janitor", "ingestion", *_DRIVERS],

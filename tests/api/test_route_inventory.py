@@ -18,6 +18,8 @@ PUBLIC = {
     "/v1/auth/dev/login",
     "/v1/public/clones",
     "/v1/public/clones/{clone_id}",
+    "/v1/arena",
+    "/v1/arena/queue",
 }
 
 

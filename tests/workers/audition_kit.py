@@ -9,7 +9,7 @@ vault's key signs locally), submit the audition.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +18,7 @@ from uuid import UUID
 
 from fastapi.testclient import TestClient
 
+from adapters.bootstrap import Container
 from api.app import create_app
 from domain.economy.typed_data import VaultDomain
 from tests.api.clones_kit import user
@@ -25,6 +26,7 @@ from tests.domain.economy.vault_kit import CONTRACT, a_fee_receipt, sign
 from tests.workers.trading_kit import TradingWorld, ema_graph, trading_world
 from workers.auditions import AuditionWorker
 from workers.marks import MarkWorker
+from workers.runtime import Worker
 
 DOMAIN = VaultDomain(84532, CONTRACT)
 
@@ -55,9 +57,11 @@ class AuditionWorld:
             body = self.audition(audition_id).json()
         return body
 
-    def paid_audition(self, tier: str = "starter", *, nonce: int = 1) -> dict[str, str]:
-        """Publish an EMA clone, pay its audition fee, submit; the ids involved."""
-        clone_id, version_id = self.published_version()
+    def paid_audition(
+        self, tier: str = "starter", *, nonce: int = 1, asset: str = "BTC", name: str = "Ema"
+    ) -> dict[str, str]:
+        """Publish an EMA clone (on ``asset``), pay its audition fee, submit; the ids."""
+        clone_id, version_id = self.published_version(name, asset)
         purchase = self.pay(clone_id, version_id, tier, nonce=nonce)
         body = {"cloneId": clone_id, "versionId": version_id, "purchaseId": purchase["id"]}
         response = self.client.post("/v1/auditions", headers=self.owner, json=body)
@@ -70,12 +74,12 @@ class AuditionWorld:
             "amount_wei": purchase["amountWei"],
         }
 
-    def published_version(self, name: str = "Ema") -> tuple[str, str]:
-        """Create, draft and publish an EMA-crossover clone of the owner."""
+    def published_version(self, name: str = "Ema", asset: str = "BTC") -> tuple[str, str]:
+        """Create, draft and publish an EMA-crossover clone of the owner on ``asset``."""
         created = self.client.post("/v1/clones", headers=self.owner, json={"name": name})
         assert created.status_code == 201, created.text
         clone_id = created.json()["id"]
-        draft = {"graph": ema_graph()}
+        draft = {"graph": ema_graph(asset)}
         drafted = self.client.put(f"/v1/clones/{clone_id}/draft", headers=self.owner, json=draft)
         assert drafted.status_code == 200, drafted.text
         version = self.client.post(f"/v1/clones/{clone_id}/versions", headers=self.owner)
@@ -105,6 +109,12 @@ class AuditionWorld:
         found: dict[str, Any] = submitted.json()
         return found
 
+    def publish_profile(self, clone_id: str, name: str) -> None:
+        """Publish the clone's public profile (an Arena gate)."""
+        body = {"name": name, "bio": f"{name} trades EMA crossovers.", "avatarUrl": None}
+        found = self.client.put(f"/v1/clones/{clone_id}/profile", headers=self.owner, json=body)
+        assert found.status_code == 200, found.text
+
     def account_id(self, audition_id: str) -> UUID:
         """The current run's prop account."""
         return UUID(self.audition(audition_id).json()["accountId"])
@@ -112,7 +122,12 @@ class AuditionWorld:
 
 @contextmanager
 def audition_world(
-    database_url: str, *, market_mode: str = "replay", **rules: dict[str, Any]
+    database_url: str,
+    *,
+    market_mode: str = "replay",
+    extra: Sequence[Callable[[Container], Worker]] = (),
+    settings: dict[str, Any] | None = None,
+    **rules: dict[str, Any],
 ) -> Iterator[AuditionWorld]:
     """Build the world; ``rules`` overlay the audition rules per tier (``starter={...}``).
 
@@ -120,9 +135,10 @@ def audition_world(
     """
     with trading_world(
         database_url,
-        extra=(MarkWorker, AuditionWorker),
+        extra=(MarkWorker, AuditionWorker, *extra),
         audition_rules=rules,
         market_mode=market_mode,
+        **(settings or {}),
     ) as world:
         client = TestClient(create_app(world.container), raise_server_exceptions=False)
         yield AuditionWorld(world, client, user(client, "owner"))

@@ -1,0 +1,1 @@
+"""Competition: the Promotion Queue and Arena membership (docs/arena.md)."""
