@@ -85,11 +85,11 @@ class ArenaCycle:
 
     def _admit(self, report: CycleReport) -> None:
         full = False
+        membership = self.competition.membership()  # reloaded after each admission
         for entry_id in queued_entries(self.database):
             entry = self.competition.find(entry_id)
             if entry is None:
                 continue
-            membership = self.competition.membership()
             gate = self._gate(entry, membership)
             judged = self.competition.judge(entry.id, gate, _detail(gate))
             if gate is not None:
@@ -103,6 +103,7 @@ class ArenaCycle:
             try:
                 if self.competition.admit(entry.id, self.capacity):
                     report.admitted.append(str(entry.id))
+                membership = self.competition.membership()
             except ArenaFull:
                 full = True
             except CloneInArena:

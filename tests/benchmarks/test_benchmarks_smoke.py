@@ -45,6 +45,8 @@ EXPECTED = {
     "trading.ticks",
     "trading.dry_run",
     "auditions.checks",
+    "arena.policy",
+    "arena.cycle",
     *(
         f"backtest.{engine}_{assets}_asset"
         for engine in ("replay", "backtesting_py", "backtrader", "bare_loop")
@@ -76,6 +78,8 @@ def test_quick_suite_on_sqlite_reports_every_figure() -> None:
         if result["name"] in VERIFIED:
             assert result["verified"] is True, result
             assert result["vs_raw_single_save"] > 0, result
+        if result["name"].startswith("arena."):
+            assert result["verified"] is True, result
         if result["name"] == "auditions.checks":  # every audition checked at every mark
             assert result["verified"] is True, result
             assert result["operations"] == result["auditions"] * result["market_hours"] * 12
