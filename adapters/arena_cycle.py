@@ -31,7 +31,7 @@ from domain.clones.errors import CloneNotFound
 from domain.competition.admission import CloneStanding, Gate, failed_gate
 from domain.competition.application import Competition, Membership
 from domain.competition.entry import ArenaEntry, EntryState, EntryStep, account_cause
-from domain.competition.slots import ArenaFull, CloneInArena
+from domain.competition.slots import ArenaFull, ArenaRetired, CloneInArena
 from domain.prop.application import PropLedger
 from domain.prop.rules import Purpose, RuleSet
 from domain.trading.application import TradingDesk
@@ -106,6 +106,9 @@ class ArenaCycle:
                 membership = self.competition.membership()
             except ArenaFull:
                 full = True
+            except ArenaRetired:
+                self.competition.judge(entry.id, Gate.ARENA_RETIRED, _detail(Gate.ARENA_RETIRED))
+                report.withdrawn.append(str(entry.id))
             except CloneInArena:
                 self.competition.judge(entry.id, Gate.CLONE_IN_ARENA, _detail(Gate.CLONE_IN_ARENA))
                 report.gated[str(entry.id)] = Gate.CLONE_IN_ARENA.value

@@ -7,7 +7,8 @@ Reads the competition and lifecycle logs from the start (never a read model) and
 - ``arena_clone_twice``: no seating gives a clone a second slot, and no entry is seated
   twice without leaving in between;
 - ``arena_member_origin``: every seated entry was enqueued from an audition that Lifecycle
-  recorded as passed, for the same clone and version the entry pins.
+  recorded as passed, for the same clone and version the entry pins;
+- ``arena_retired_returned``: no clone is seated after its Arena retirement.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def audit_arena(competition: ClashApplication, lifecycle: ClashApplication) -> A
             passes.passed.add(event.originator_id)
     entries: dict[UUID, ArenaEntry.Enqueued] = {}
     members: dict[UUID, UUID] = {}
+    retired: set[UUID] = set()
     breaches: list[ArenaBreach] = []
     seatings = 0
     for event in _events(competition):
@@ -72,9 +74,17 @@ def audit_arena(competition: ClashApplication, lifecycle: ClashApplication) -> A
         elif isinstance(event, ArenaSlots.Seated):
             seatings += 1
             breaches += _seated(event, members, entries, passes)
+            if event.clone_id in retired:
+                detail = f"clone={event.clone_id} seated after its Arena retirement"
+                ids = (str(event.entry_id),)
+                breaches.append(ArenaBreach("arena_retired_returned", ids, detail))
             members[event.entry_id] = event.clone_id
         elif isinstance(event, ArenaSlots.Vacated):
             members.pop(event.entry_id, None)
+            if event.retired:
+                retired.add(event.clone_id)
+        elif isinstance(event, ArenaSlots.CloneBarred):
+            retired.add(event.clone_id)
     return ArenaAuditReport(seatings, len(entries), tuple(breaches))
 
 

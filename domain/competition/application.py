@@ -163,14 +163,28 @@ class Competition(ClashApplication):
         return self.run_command(command)
 
     def retire_clone(self, clone_id: UUID, *, reason: str, by: str) -> ArenaEntry | None:
-        """Arena retirement of a clone (the races' retirement strikes call this).
+        """Arena retirement of a clone, for good (the races' retirement strikes call this).
 
-        Retires the clone's member entry; ``None`` when the clone holds no slot.
+        Retires the clone's member entry and frees its slot; a clone holding no slot (removed
+        meanwhile) is barred all the same. One command: a removal racing it is retried
+        against, never lost. Returns the retired entry, or ``None`` when it held no slot.
         """
-        for entry_id, member in self.membership().members.items():
-            if member == str(clone_id):
-                return self.leave(UUID(entry_id), retired=True, reason=reason, by=by)
-        return None
+
+        def command() -> ArenaEntry | None:
+            slots = self._slots_for_update()
+            member = next((e for e, c in slots.members.items() if c == str(clone_id)), None)
+            if member is None:
+                slots.bar(clone_id)
+                if slots.pending_events:
+                    self.save(slots)
+                return None
+            entry = self.entry(UUID(member))
+            entry.leave(retired=True, reason=reason, by=by)
+            slots.vacate(entry.id, retired=True)
+            self.save(entry, slots)
+            return entry
+
+        return self.run_command(command)
 
     def members(self) -> list[ArenaEntry]:
         """The entries holding a slot."""

@@ -32,6 +32,12 @@ class CloneInArena(CompetitionError):
     reason = "clone_in_arena"
 
 
+class ArenaRetired(CompetitionError):
+    """Raised when the entry's clone was retired from the Arena (for good)."""
+
+    reason = "arena_retired"
+
+
 class ArenaSlots(ClashAggregate):
     """The members of the Arena: entry id -> clone id."""
 
@@ -68,6 +74,13 @@ class ArenaSlots(ClashAggregate):
             if self.retired:
                 aggregate.retired_clones = aggregate.retired_clones | {str(self.clone_id)}
 
+    class CloneBarred(Event):
+        TOPIC = "competition.ArenaSlots.CloneBarred"
+        clone_id: UUID
+
+        def apply(self, aggregate: ArenaSlots) -> None:
+            aggregate.retired_clones = aggregate.retired_clones | {str(self.clone_id)}
+
     def __init__(self) -> None:
         self.members: dict[str, str] = {}
         self.retired_clones: frozenset[str] = frozenset()
@@ -85,6 +98,8 @@ class ArenaSlots(ClashAggregate):
         """Give ``entry_id`` a slot; raises ArenaFull or CloneInArena."""
         if str(entry_id) in self.members:
             return
+        if self.arena_retired(clone_id):
+            raise ArenaRetired(f"clone={clone_id}")
         if len(self.members) >= capacity:
             raise ArenaFull(f"members={len(self.members)} capacity={capacity}")
         if self.holds_clone(clone_id):
@@ -98,6 +113,11 @@ class ArenaSlots(ClashAggregate):
             self.trigger_event(
                 self.Vacated, entry_id=entry_id, clone_id=UUID(clone), retired=retired
             )
+
+    def bar(self, clone_id: UUID) -> None:
+        """Retire a clone that holds no slot from the Arena for good (struck out meanwhile)."""
+        if not self.arena_retired(clone_id):
+            self.trigger_event(self.CloneBarred, clone_id=clone_id)
 
     def arena_retired(self, clone_id: UUID) -> bool:
         """Whether the clone was retired from the Arena (it never comes back)."""
