@@ -22,12 +22,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from uuid import UUID
 
+from adapters.account_marks import value_at
 from adapters.asset_registry import AssetRegistry
 from adapters.audition_checks import AuditionChecks, Checkpoint
-from adapters.market_quotes import NoMarketData, quote
 from adapters.market_store import MarketStore
 from domain.lifecycle.application import Lifecycle
 from domain.lifecycle.audition import Audition, AuditionState
@@ -47,7 +46,6 @@ from domain.market.intervals import floor_to_interval
 from domain.prop.account import PropAccount
 from domain.prop.application import PropLedger
 from domain.prop.money import micros_to_decimal
-from domain.prop.valuation import value_account
 
 MARK_EVERY = "5m"
 MARK_STEP = timedelta(minutes=5)
@@ -128,17 +126,7 @@ class AuditionEvaluation:
     def _observe(self, account: PropAccount, at: datetime) -> Observation:
         if account.modified_on > at:
             return Tick(at)
-        marks: dict[str, Decimal] = {}
-        instruments = {}
-        for asset in account.positions:
-            instrument = self.assets.instrument(asset, at)
-            if instrument is not None:
-                instruments[asset] = instrument
-            try:
-                marks[asset] = quote(self.market, asset, at).mark
-            except NoMarketData:
-                continue
-        valued = value_account(account, marks, instruments)
+        valued = value_at(account, self.market, self.assets, at)
         held = sum(1 for p in account.positions.values() if p["size"] != 0)
         equity = valued.account_value if held else account.collateral
         return MarkObserved(at, equity, account.collateral, held)

@@ -36,6 +36,7 @@ from adapters.market_store import MarketStore
 from adapters.market_view import MarketMemoryView
 from adapters.migrations import migrate
 from adapters.model_router import ModelRouter, build_model_router
+from adapters.race_process import RaceDesk
 from adapters.rate_limits import AuthRateLimiter
 from adapters.settings import JwtKeySetting, Settings, load_settings
 from adapters.source_health_store import SourceHealthStore
@@ -56,6 +57,7 @@ from domain.identity.service import IdentityService
 from domain.lifecycle.application import Lifecycle
 from domain.prop.application import PropLedger
 from domain.trading.application import TradingDesk
+from projections.prop_queries import PropQueries
 
 # Where the bundled 5-minute data starts: the replay market clock's first instant.
 REPLAY_DATA_START = datetime(2021, 7, 3, tzinfo=UTC)
@@ -93,6 +95,7 @@ class Container:
     audition_evaluation: AuditionEvaluation
     competition: Competition
     arena: ArenaCycle
+    races: RaceDesk
     closers: list[object] = field(default_factory=list)
 
     def close(self) -> None:
@@ -245,6 +248,21 @@ def bootstrap(
             market_clock=the_market_clock,
             capacity=settings.arena_capacity,
             collateral_usdc=settings.arena_collateral_usdc,
+        ),
+        races=RaceDesk(
+            lifecycle=lifecycle,
+            competition=competition,
+            clones=clones,
+            prop=prop,
+            trading=trading,
+            market=market,
+            assets=assets,
+            health=SourceHealthStore(database),
+            queries=PropQueries(database),
+            market_clock=the_market_clock,
+            config=settings.race_config,
+            cadence=timedelta(seconds=settings.race_cadence_seconds),
+            live_mode=settings.market_mode == "live",
         ),
         closers=[c for c in (contract_wallets, chain) if c is not None] + [model_router],
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,6 +28,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.clones.tiers import TierTable, TierTableInvalid
 from domain.lifecycle.audition_rules import AuditionError, AuditionRuleBook
+from domain.lifecycle.race_config import RaceConfig
 from domain.trading.spec import MODEL_TIERS
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-do-not-use-in-production-0123456789"
@@ -229,7 +231,30 @@ class Settings(BaseSettings):
     arena_cadence_seconds: int = Field(default=300, ge=1)
     arena_collateral_usdc: Decimal = Field(default=Decimal(10_000), gt=0)
 
-    @field_validator("audition_fee_wei", "audition_retries", "audition_rules", mode="before")
+    # Races (docs/races.md): one race per cadence slot of market time among the Arena's
+    # active members; the rest is frozen on each race when it is scheduled. The cadence
+    # must cover a whole race (ticket window + launch gap + duration): races never overlap.
+    race_cadence_seconds: int = Field(default=4 * 3600, ge=60)
+    race_entrants: int = Field(default=4, ge=2, le=64)
+    race_min_entrants: int = Field(default=2, ge=2, le=64)
+    race_ticket_window_seconds: int = Field(default=1800, ge=0)
+    race_launch_gap_seconds: int = Field(default=300, ge=0)
+    race_duration_seconds: int = Field(default=7200, ge=300)
+    race_retention_seconds: int = Field(default=7 * 86400, ge=0)
+    race_collateral_usdc: Decimal = Field(default=Decimal(10_000), gt=0)
+    race_takeout: Decimal = Field(default=Decimal("0.10"), ge=0, lt=1)
+    race_rank_weights: list[Decimal] = Field(
+        default_factory=lambda: [Decimal("0.5"), Decimal("0.3"), Decimal("0.2")]
+    )
+    race_strike_rule: Literal["last_place", "drawdown_over"] = "last_place"
+    race_strike_drawdown: Decimal = Field(default=Decimal("0.20"), gt=0, le=1)
+    race_strikes_to_retire: int = Field(default=3, ge=1, le=100)
+    hall_of_fame_min_races: int = Field(default=5, ge=1)
+    hall_of_fame_min_podiums: int = Field(default=1, ge=0)
+
+    @field_validator(
+        "audition_fee_wei", "audition_retries", "audition_rules", "race_rank_weights", mode="before"
+    )
     @classmethod
     def _economy_json(cls, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
@@ -279,6 +304,17 @@ class Settings(BaseSettings):
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @model_validator(mode="after")
+    def _race_settings_fit(self) -> Settings:
+        try:
+            config = self.race_config
+        except AuditionError as exc:
+            raise ValueError(f"CLASH_RACE_*: {exc}") from None
+        whole = config.ticket_window + config.launch_gap + config.duration
+        if whole.total_seconds() > self.race_cadence_seconds:
+            raise ValueError("CLASH_RACE_CADENCE_SECONDS must cover a whole race")
+        return self
 
     @model_validator(mode="after")
     def _audition_rules_cover_the_fees(self) -> Settings:
@@ -394,6 +430,24 @@ class Settings(BaseSettings):
                 tier: replace(rules, retries=self.audition_retries.get(tier, 0))
                 for tier, rules in ((t, book.get(t)) for t in book.tiers)
             }
+        )
+
+    @property
+    def race_config(self) -> RaceConfig:
+        """The configuration new races are scheduled with."""
+        return RaceConfig(
+            entrants=self.race_entrants,
+            min_entrants=self.race_min_entrants,
+            ticket_window=timedelta(seconds=self.race_ticket_window_seconds),
+            launch_gap=timedelta(seconds=self.race_launch_gap_seconds),
+            duration=timedelta(seconds=self.race_duration_seconds),
+            retention=timedelta(seconds=self.race_retention_seconds),
+            collateral_micros=int(self.race_collateral_usdc * 1_000_000),
+            takeout=self.race_takeout,
+            rank_weights=tuple(self.race_rank_weights),
+            strike_rule=self.race_strike_rule,
+            strike_drawdown=self.race_strike_drawdown,
+            strikes_to_retire=self.race_strikes_to_retire,
         )
 
     @property

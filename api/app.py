@@ -34,6 +34,7 @@ from api.routes import (
     me,
     prop,
     public_clones,
+    races,
     trading,
 )
 from projections.clones_queries import ClonesQueries
@@ -105,6 +106,7 @@ def create_app(
         economy.router,
         auditions.router,
         arena.router,
+        races.router,
     )
     for router in routers:
         app.include_router(router)

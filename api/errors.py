@@ -59,6 +59,7 @@ from domain.clones.tiers import (
     UnknownTier,
 )
 from domain.competition.entry import EntryConflict, EntryNotFound
+from domain.competition.slots import ArenaFull, ArenaRetired, CloneInArena
 from domain.economy.confirmations import ChainUnavailable, PaymentUnconfirmed
 from domain.economy.errors import GrantConflict, InvalidGrant, TierNotInTable
 from domain.economy.purchases import (
@@ -84,6 +85,7 @@ from domain.lifecycle.audition import (
     RetriesUsed,
     StepOutOfOrder,
 )
+from domain.lifecycle.race import RaceNotDue, RaceNotFound, RaceTransitionRefused
 from domain.market.errors import BadChannel, BadRange, UnknownAsset, UnknownChannel
 from domain.market.intervals import UnknownInterval
 from domain.prop.errors import AccountNotFound, AccountNotOpen, InvalidCommand, OrderConflict
@@ -191,7 +193,13 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     RetriesUsed: ProblemKind(409, "lifecycle", "Every paid attempt used"),
     PurchaseMismatch: ProblemKind(422, "lifecycle", "Purchase pays for another clone version"),
     EntryNotFound: ProblemKind(404, "arena", "Arena entry not found"),
+    RaceNotFound: ProblemKind(404, "races", "Race not found"),
+    RaceTransitionRefused: ProblemKind(409, "races", "Race transition refused"),
+    RaceNotDue: ProblemKind(409, "races", "Race transition not due"),
     EntryConflict: ProblemKind(409, "arena", "Arena entry state conflict"),
+    ArenaFull: ProblemKind(409, "arena", "Arena full"),
+    ArenaRetired: ProblemKind(409, "arena", "Clone retired from the Arena"),
+    CloneInArena: ProblemKind(409, "arena", "Clone already in the Arena"),
     IdempotencyKeyReused: ProblemKind(422, "request", "Idempotency key reused"),
     IdempotencyInProgress: ProblemKind(409, "request", "Request in progress"),
     BindingConflict: ProblemKind(409, "trading", "Account bound on other terms"),

@@ -2,7 +2,7 @@
 
 The public Arena ranks members by how their arena account trades. The value is the ledger's
 account (the aggregate, so a member admitted a moment ago is valued too) at the market
-clock's latest marks (``domain.prop.valuation.value_account``, the valuation every account
+clock's latest marks (``adapters.account_marks.value_at``, the valuation every account
 read uses); the return is against the account's opening
 collateral; the max drawdown is the largest fall from a running peak (seeded with the
 opening collateral) over the mark worker's 5-minute equity snapshots and the value now
@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from uuid import UUID
 
+from adapters.account_marks import value_at
 from adapters.bootstrap import Container
 from adapters.database import to_micros
-from adapters.market_quotes import NoMarketData, quote
 from domain.backtesting.equity_curve import max_drawdown
 from domain.prop.money import micros_to_decimal
-from domain.prop.valuation import value_account
 from projections.prop_queries import PropQueries
 
 STEP = Decimal("0.000001")
@@ -41,16 +40,7 @@ def standing(container: Container, queries: PropQueries, account_id: UUID) -> St
     """The arena account's value now, its return and its max drawdown."""
     account = container.prop.account(account_id)
     now = container.market_clock.now()
-    instruments = {
-        a: i for a in account.positions if (i := container.assets.instrument(a, now)) is not None
-    }
-    marks = {}
-    for asset in account.positions:
-        try:
-            marks[asset] = quote(container.market, asset, now).mark
-        except NoMarketData:
-            continue
-    value = value_account(account, marks, instruments).account_value
+    value = value_at(account, container.market, container.assets, now).account_value
     opening = micros_to_decimal(account.opening_micros)
     _, fraction = max_drawdown(opening, [*_snapshot_values(queries, account_id), value])
     total_return = value / opening - 1 if opening > 0 else Decimal(0)

@@ -11,6 +11,7 @@ from projections.arena import ArenaProjection
 from projections.auditions import AuditionsProjection
 from projections.clones import ClonesProjection
 from projections.prop_ledger import PropLedgerProjection
+from projections.races import RacesProjection
 from projections.runner import Projection, ProjectionRunner
 from projections.trading_bindings import TradingBindingsProjection
 
@@ -26,6 +27,7 @@ FOLDS: tuple[tuple[type[Projection], str], ...] = (
     (TradingBindingsProjection, "trading"),
     (AuditionsProjection, "lifecycle"),
     (ArenaProjection, "competition"),
+    (RacesProjection, "lifecycle"),
 )
 
 

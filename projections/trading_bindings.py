@@ -70,6 +70,16 @@ class TradingBindingsProjection(Projection):
                     " WHERE binding_id = %s",
                     (json.dumps(pauses), at, binding),
                 )
+            case AccountBinding.Resumed():
+                row = session.fetch_one(
+                    "SELECT pauses FROM trading_bindings_view WHERE binding_id = %s", (binding,)
+                )
+                kept = [p for p in json.loads(row["pauses"] if row else "[]") if p != event.window]
+                session.execute(
+                    "UPDATE trading_bindings_view SET pauses = %s, updated_at = %s"
+                    " WHERE binding_id = %s",
+                    (json.dumps(kept), at, binding),
+                )
             case AccountBinding.Unbound():
                 session.execute(
                     "UPDATE trading_bindings_view SET active = 0, reason = %s, updated_at = %s"

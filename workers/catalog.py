@@ -24,6 +24,7 @@ from workers.ingestion import Ingestion
 from workers.market_replay import MarketReplay
 from workers.marks import MarkWorker
 from workers.projector import Projector
+from workers.races import RaceWorker
 from workers.runtime import Runtime, Worker, install_stop_signals
 from workers.trading import TradingWorker
 
@@ -53,8 +54,9 @@ FACTORIES: dict[str, WorkerFactory] = {
     "backtests": BacktestWorker,
     "auditions": AuditionWorker,
     "arena": ArenaWorker,
+    "races": RaceWorker,
 }
-_DRIVERS = ["projections", "marks", "trading", "backtests", "auditions", "arena"]
+_DRIVERS = ["projections", "marks", "trading", "backtests", "auditions", "arena", "races"]
 MODE_WORKERS = {
     "replay": ["identity-janitor", "market-replay", *_DRIVERS],
     "live": ["identity-janitor", "ingestion", *_DRIVERS],

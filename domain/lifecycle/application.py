@@ -1,4 +1,4 @@
-"""The lifecycle module's eventsourcing application: auditions (races come later).
+"""The lifecycle module's eventsourcing application: auditions, races and strikes.
 
 Lifecycle facts are stamped by the **market clock**: a run starts, breaches and passes in
 market time, whatever the service clock says. Every command here loads one audition,
@@ -20,6 +20,10 @@ from domain.application import ClashApplication, FactoryBuilder
 from domain.clock import Clock
 from domain.lifecycle.audition import Audition, AuditionNotFound
 from domain.lifecycle.audition_rules import AuditionRuleBook
+from domain.lifecycle.race import Race, RaceNotFound, race_id_for
+from domain.lifecycle.race_config import RaceConfig
+from domain.lifecycle.race_results import EntrantResult
+from domain.lifecycle.strikes import CloneStrikes, strikes_id_for
 
 T = TypeVar("T")
 
@@ -123,3 +127,90 @@ class Lifecycle(ClashApplication):
                 audition.fail_run(run, at, details["rule"], details["equity"], details["limit"])
 
         self.change(audition_id, decide)
+
+    # --- races ------------------------------------------------------------------------------
+
+    def schedule_race(
+        self,
+        slot: int,
+        *,
+        config: RaceConfig,
+        candidates: list[str],
+        entrants: list[dict[str, Any]],
+        opens_at: datetime,
+    ) -> tuple[Race, bool]:
+        """Schedule the race of ``slot`` once: ``(race, created)``."""
+
+        def command() -> tuple[Race, bool]:
+            found = self.find_race(race_id_for(slot))
+            if found is not None:
+                return found, False
+            race = Race.schedule(
+                slot, config=config, candidates=candidates, entrants=entrants, opens_at=opens_at
+            )
+            self.save(race)
+            return race, True
+
+        return self.run_command(command)
+
+    def find_race(self, race_id: UUID) -> Race | None:
+        """The race, or ``None``."""
+        try:
+            found: object = self.repository.get(race_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, Race) else None
+
+    def race(self, race_id: UUID) -> Race:
+        """The race, or :class:`RaceNotFound`."""
+        found = self.find_race(race_id)
+        if found is None:
+            raise RaceNotFound(race=str(race_id))
+        return found
+
+    def change_race(self, race_id: UUID, decide: Callable[[Race], T]) -> T:
+        """Load the race, apply ``decide``, save what it triggered (retried on races)."""
+
+        def command() -> T:
+            race = self.race(race_id)
+            result = decide(race)
+            if race.pending_events:
+                self.save(race)
+            return result
+
+        return self.run_command(command)
+
+    def settle_race(self, race_id: UUID, results: list[EntrantResult]) -> Race:
+        """Record the results and the strikes they carry in one save; name who struck out."""
+
+        def command() -> Race:
+            race = self.race(race_id)
+            limit = race.config.strikes_to_retire
+            changed: list[CloneStrikes] = []
+            struck_out: list[str] = []
+            for result in results:
+                if not result.strike:
+                    continue
+                clone_id = UUID(result.snapshot.clone_id)
+                record = self._strikes(clone_id) or CloneStrikes.open(clone_id)
+                record.strike(race.id, result.dnf or "race result")
+                changed.append(record)
+                if record.count >= limit:
+                    struck_out.append(str(clone_id))
+            race.settle([r.to_document() for r in results], struck_out)
+            self.save(race, *changed)
+            return race
+
+        return self.run_command(command)
+
+    def strikes(self, clone_id: UUID) -> int:
+        """The clone's strikes so far."""
+        record = self._strikes(clone_id)
+        return 0 if record is None else record.count
+
+    def _strikes(self, clone_id: UUID) -> CloneStrikes | None:
+        try:
+            found: object = self.repository.get(strikes_id_for(clone_id))
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, CloneStrikes) else None

@@ -195,6 +195,26 @@ class PropLedger(ClashApplication):
             if isinstance(e, PropAccount.OrderFilled)
         ]
 
+    def account_before(self, account_id: UUID, instant: datetime) -> PropAccount:
+        """The account as it stood just before ``instant`` (its events stamped earlier)."""
+        events = [
+            e
+            for e in self.repository.event_store.get(account_id)
+            if isinstance(e, PropAccount.Event)
+        ]
+        version = max((e.originator_version for e in events if e.timestamp < instant), default=0)
+        if version == 0:
+            raise AccountNotFound(f"account={account_id} at={instant.isoformat()}")
+        account: PropAccount = self.repository.get(account_id, version=version)
+        return account
+
+    def liquidated_between(self, account_id: UUID, start: datetime, end: datetime) -> bool:
+        """Whether the account was liquidated in ``[start, end)``."""
+        return any(
+            isinstance(e, PropAccount.Liquidated) and start <= e.timestamp < end
+            for e in self.repository.event_store.get(account_id)
+        )
+
     def _on_account(self, account_id: UUID, command: Callable[[PropAccount, datetime], T]) -> T:
         def run() -> T:
             account = self.account(account_id)

@@ -129,6 +129,32 @@ class TradingDesk(ClashApplication):
 
         self.run_command(command)
 
+    def resume(self, account_id: UUID, *, start: datetime, end: datetime, reason: str) -> bool:
+        """Lift the pause ``[start, end)`` (a cancelled race); False when there was none.
+
+        Call it after the account that traded in the pause was unbound: the version's claim
+        on the window comes back to this account.
+        """
+        window = Window(start, end)
+
+        def command() -> bool:
+            binding = self._binding(account_id)
+            if binding is None or window not in binding.paused_windows():
+                return False
+            schedule = self._schedule(binding.version_id)
+            document = window.to_document()
+            binding.trigger_event(AccountBinding.Resumed, window=document, reason=reason)
+            if schedule is not None and str(account_id) in schedule.claims:
+                schedule.trigger_event(
+                    VersionSchedule.Reclaimed, account_id=account_id, window=document
+                )
+                self.save(binding, schedule)
+            else:
+                self.save(binding)
+            return True
+
+        return self.run_command(command)
+
     def unbind(self, account_id: UUID, *, reason: str) -> bool:
         """End the account's binding; False when it was not bound (idempotent)."""
 

@@ -112,6 +112,14 @@ class AccountBinding(ClashAggregate):
         def apply(self, aggregate: AccountBinding) -> None:
             aggregate.pauses = [*aggregate.pauses, self.window]
 
+    class Resumed(Event):
+        TOPIC = "trading.AccountBinding.Resumed"
+        window: list[Any]
+        reason: str
+
+        def apply(self, aggregate: AccountBinding) -> None:
+            aggregate.pauses = [p for p in aggregate.pauses if p != self.window]
+
     class Unbound(Event):
         TOPIC = "trading.AccountBinding.Unbound"
         reason: str
@@ -194,6 +202,16 @@ class VersionSchedule(ClashAggregate):
         def apply(self, aggregate: VersionSchedule) -> None:
             claim = aggregate.claims[str(self.account_id)]
             claim["pauses"] = [*claim["pauses"], self.window]
+
+    class Reclaimed(Event):
+        TOPIC = "trading.VersionSchedule.Reclaimed"
+        account_id: UUID
+        window: list[Any]
+
+        def apply(self, aggregate: VersionSchedule) -> None:
+            claim = aggregate.claims.get(str(self.account_id))
+            if claim is not None:
+                claim["pauses"] = [p for p in claim["pauses"] if p != self.window]
 
     class Released(Event):
         TOPIC = "trading.VersionSchedule.Released"

@@ -20,6 +20,10 @@ PUBLIC = {
     "/v1/public/clones/{clone_id}",
     "/v1/arena",
     "/v1/arena/queue",
+    "/v1/races",
+    "/v1/races/{race_id}",
+    "/v1/clones/{clone_id}/career",
+    "/v1/hall-of-fame",
 }
 
 

@@ -1,0 +1,104 @@
+"""A race's configuration, frozen on the race when it is scheduled.
+
+Why frozen: a running race is judged by the rules it started with; changing the settings
+later (more entrants, another strike rule) changes only races scheduled afterwards. The
+document round-trips through the ``Scheduled`` event (decimals as strings, durations in
+seconds).
+
+- ``entrants`` (at most) and ``min_entrants`` (fewer at launch: cancelled);
+- ``selection``: ``hashed_rotation`` (``race_selection.py``);
+- ``ticket_window`` (scheduled -> launch), ``launch_gap`` (launch -> live: accounts are
+  opened and bound before the window opens), ``duration`` (live -> end), ``retention``
+  (settled -> archived);
+- ``collateral_micros``: every entrant's race account starts equal;
+- ``takeout`` and ``rank_weights``: recorded for the settlement of tickets (next issue);
+- ``strike_rule`` (``last_place`` or ``drawdown_over``), ``strike_drawdown`` (for the
+  latter) and ``strikes_to_retire``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from domain.lifecycle.audition_rules import AuditionError
+
+SELECTIONS = frozenset({"hashed_rotation"})
+STRIKE_RULES = frozenset({"last_place", "drawdown_over"})
+_SECONDS = ("ticket_window", "launch_gap", "duration", "retention")
+
+
+class RaceConfigInvalid(AuditionError):
+    """Raised when a race configuration breaks a bound."""
+
+    reason = "race_config_invalid"
+
+
+@dataclass(frozen=True)
+class RaceConfig:
+    """What a race is run and judged by."""
+
+    entrants: int = 4
+    min_entrants: int = 2
+    selection: str = "hashed_rotation"
+    ticket_window: timedelta = timedelta(minutes=30)
+    launch_gap: timedelta = timedelta(minutes=5)
+    duration: timedelta = timedelta(hours=2)
+    retention: timedelta = timedelta(days=7)
+    collateral_micros: int = 10_000_000_000
+    takeout: Decimal = Decimal("0.10")
+    rank_weights: tuple[Decimal, ...] = (Decimal("0.5"), Decimal("0.3"), Decimal("0.2"))
+    strike_rule: str = "last_place"
+    strike_drawdown: Decimal = Decimal("0.20")
+    strikes_to_retire: int = 3
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.min_entrants <= self.entrants <= 64:
+            raise RaceConfigInvalid(entrants=self.entrants, min_entrants=self.min_entrants)
+        if self.selection not in SELECTIONS or self.strike_rule not in STRIKE_RULES:
+            raise RaceConfigInvalid(selection=self.selection, strike_rule=self.strike_rule)
+        if any(getattr(self, name) < timedelta(0) for name in _SECONDS):
+            raise RaceConfigInvalid(durations="must not be negative")
+        if self.duration <= timedelta(0) or self.collateral_micros <= 0:
+            raise RaceConfigInvalid(duration=self.duration, collateral=self.collateral_micros)
+        if not Decimal(0) <= self.takeout < Decimal(1) or self.strikes_to_retire < 1:
+            raise RaceConfigInvalid(takeout=self.takeout, strikes=self.strikes_to_retire)
+        if not self.rank_weights or any(w < 0 for w in self.rank_weights):
+            raise RaceConfigInvalid(rank_weights=self.rank_weights)
+        if sum(self.rank_weights) != 1 or not Decimal(0) < self.strike_drawdown <= 1:
+            raise RaceConfigInvalid(rank_weights=self.rank_weights, drawdown=self.strike_drawdown)
+
+    def to_document(self) -> dict[str, Any]:
+        """The configuration as JSON-ready data."""
+        document: dict[str, Any] = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, timedelta):
+                document[f"{field.name}_seconds"] = int(value.total_seconds())
+            elif isinstance(value, Decimal):
+                document[field.name] = str(value)
+            elif isinstance(value, tuple):
+                document[field.name] = [str(v) for v in value]
+            else:
+                document[field.name] = value
+        return document
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> RaceConfig:
+        """Rebuild from :meth:`to_document` (raises RaceConfigInvalid on a bad document)."""
+        try:
+            values: dict[str, Any] = {}
+            for field in fields(cls):
+                if field.name in _SECONDS:
+                    values[field.name] = timedelta(seconds=int(document[f"{field.name}_seconds"]))
+                elif field.name in ("takeout", "strike_drawdown"):
+                    values[field.name] = Decimal(str(document[field.name]))
+                elif field.name == "rank_weights":
+                    values[field.name] = tuple(Decimal(str(w)) for w in document[field.name])
+                else:
+                    values[field.name] = document[field.name]
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            raise RaceConfigInvalid(document=type(exc).__name__) from None
+        return cls(**values)
