@@ -240,7 +240,13 @@ def test_an_admin_cancels_a_launched_race_and_the_arena_trades_again(
 
 
 def test_strikes_retire_a_clone_and_the_queue_refills_its_slot(database_url: str) -> None:
-    settings = {**RACES, "race_strikes_to_retire": 1, "race_entrants": 2}
+    settings = {
+        **RACES,
+        "race_strikes_to_retire": 1,
+        "race_entrants": 2,
+        "hall_of_fame_min_races": 1,
+        "hall_of_fame_min_podiums": 0,
+    }
     with audition_world(
         database_url, extra=(ArenaWorker, RaceWorker), settings={**settings, "arena_capacity": 2}
     ) as world:
@@ -266,4 +272,40 @@ def test_strikes_retire_a_clone_and_the_queue_refills_its_slot(database_url: str
         assert struck[0] not in members
         assert clones[2] in members
         career = world.client.get(f"/v1/clones/{struck[0]}/career").json()
-        assert career["strikes"] == 1
+        assert (career["races"], career["strikes"], career["wins"]) == (1, 1, 0)
+        assert career["bestRaces"][0]["raceId"] == race["id"]
+        famers = world.client.get("/v1/hall-of-fame").json()["members"]
+        assert [f["cloneId"] for f in famers] == [struck[0]]  # Arena-retired, bar met
+        assert famers[0]["career"]["strikes"] == 1
+        container = world.world.container
+        container.clones.retire(UUID(struck[0]), reason="spam", admin="admin")
+        assert world.client.get("/v1/hall-of-fame").json()["members"] == []
+
+
+def test_a_feed_down_during_the_race_marks_its_entrants_dnf_in_live_mode(database_url: str) -> None:
+    settings = {**RACES, "race_entrants": 2, "arena_capacity": 2}
+    with audition_world(
+        database_url, market_mode="live", extra=(ArenaWorker, RaceWorker), settings=settings
+    ) as world:
+        world.run(WARM_UP)
+        racer(world, "Steady", ("ETH", 5, 20), "2")
+        racer(world, "Blind", ("SOL", 5, 20), "1", revert=True)
+        world.run(30)  # live since 12:15
+        container = world.world.container
+        market_now = container.market_clock.now()
+        for _ in range(3):  # the third failure in a row marks the channel down
+            container.source_health.record_failure(
+                "hyperliquid", "candles:SOL:5m", now=market_now, error="timeout"
+            )
+
+        world.run(60)
+
+        race = world.client.get("/v1/races").json()["data"][0]
+        results = world.client.get(f"/v1/races/{race['id']}").json()["results"]
+        by_name = {r["cloneId"]: r for r in results}
+        dnf = [r for r in results if r["dnf"] is not None]
+        assert [(r["dnf"], r["rank"], r["strike"]) for r in dnf] == [
+            ("data_unhealthy", None, False)
+        ]
+        finisher = next(r for r in by_name.values() if r["dnf"] is None)
+        assert finisher["rank"] == 1
