@@ -35,7 +35,7 @@ import psycopg
 from psycopg import sql
 
 from adapters.structured_logs import configure_logging
-from tests.benchmarks import arena, auditions, auth, backtest, market, prop, trading, workers
+from tests.benchmarks import arena, auditions, auth, backtest, market, prop, races, trading, workers
 
 POSTGRES_URL = os.environ.get(
     "CLASH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -47,7 +47,17 @@ Measurement = (
 )
 
 
-MODULES = ("workers", "auth", "market", "prop", "trading", "auditions", "arena", "backtest")
+MODULES = (
+    "workers",
+    "auth",
+    "market",
+    "prop",
+    "trading",
+    "auditions",
+    "arena",
+    "races",
+    "backtest",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,6 +110,8 @@ def _benchmarks(
         yield from auditions.run(database_url, quick=quick, workdir=scratch)
     if "arena" in only:
         yield from arena.run(database_url, schema, quick=quick, workdir=scratch)
+    if "races" in only:
+        yield from races.run(database_url, quick=quick, workdir=scratch)
     if "backtest" in only:
         yield from backtest.run(database_url, schema, quick=quick)
 

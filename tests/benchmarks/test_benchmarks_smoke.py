@@ -47,6 +47,7 @@ EXPECTED = {
     "auditions.checks",
     "arena.policy",
     "arena.cycle",
+    "races.advance",
     *(
         f"backtest.{engine}_{assets}_asset"
         for engine in ("replay", "backtesting_py", "backtrader", "bare_loop")
@@ -78,7 +79,7 @@ def test_quick_suite_on_sqlite_reports_every_figure() -> None:
         if result["name"] in VERIFIED:
             assert result["verified"] is True, result
             assert result["vs_raw_single_save"] > 0, result
-        if result["name"].startswith("arena."):
+        if result["name"].startswith(("arena.", "races.")):
             assert result["verified"] is True, result
         if result["name"] == "auditions.checks":  # every audition checked at every mark
             assert result["verified"] is True, result

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
 from uuid import UUID
 
 import pytest
@@ -20,11 +19,10 @@ from adapters.bootstrap import Container
 from adapters.market_quotes import quote
 from domain.prop.money import micros_to_decimal
 from projections.catalog import runners
-from tests.api.arena_kit import passed_audition, publish_profile
 from tests.api.clones_kit import admin
 from tests.api.conftest import assert_problem
-from tests.domain.clones.graph_examples import document, edge, node
 from tests.workers.audition_kit import AuditionWorld, audition_world
+from tests.workers.race_kit import racer
 from workers.arena import ArenaWorker
 from workers.races import RaceWorker
 from workers.runtime import Runtime
@@ -40,57 +38,7 @@ RACES = {
 VARIANTS = (("BTC", 12, 26), ("ETH", 12, 26), ("SOL", 5, 20), ("BTC", 5, 35))
 REVERTS = (False, True, False, True)
 STEP = Decimal("0.000001")
-ASSETS = frozenset({"BTC", "ETH", "SOL"})
 WARM_UP = 720  # market minutes: the bundled data's first hours hold decisions as stale
-
-
-def trend(asset: str, fast: int, slow: int, *, revert: bool = False) -> dict[str, Any]:
-    """Long while the fast EMA is above the slow one, flat once it is below (``revert``:
-    the other way round, a mean-reverter)."""
-    enter, leave = ("lt", "gt") if revert else ("gt", "lt")
-    nodes = [
-        node("mkt", "market", asset=asset, interval="5m"),
-        node("fast", "feature", channel=f"ema:{fast}"),
-        node("slow", "feature", channel=f"ema:{slow}"),
-        node("golden", "rule", op=enter),
-        node("death", "rule", op=leave),
-        node("risk", "risk", sizeFraction="0.3", leverage=3, maxOpenPositions=1),
-        node("act", "action"),
-    ]
-    edges = [
-        edge("mkt", "fast"),
-        edge("mkt", "slow"),
-        edge("fast", "golden", "left"),
-        edge("slow", "golden", "right"),
-        edge("fast", "death", "left"),
-        edge("slow", "death", "right"),
-        edge("risk", "act", "risk"),
-        edge("golden", "act", "open_long"),
-        edge("death", "act", "close"),
-    ]
-    return document(nodes, edges)
-
-
-def racer(
-    world: AuditionWorld,
-    name: str,
-    variant: tuple[str, int, int],
-    score: str,
-    *,
-    revert: bool = False,
-) -> str:
-    """A clone trading ``trend(*variant)`` with a public profile and a passed audition."""
-    container = world.world.container
-    asset, fast, slow = variant
-    clone_id = UUID(world.published_version(name, asset)[0])
-    graph = trend(asset, fast, slow, revert=revert)
-    container.clones.save_draft(clone_id, graph, known_assets=ASSETS, table=container.tiers)
-    version = container.clones.publish_version(
-        clone_id, known_assets=ASSETS, table=container.tiers
-    ).value
-    publish_profile(container, clone_id, name)
-    passed_audition(container, clone_id, score, version_id=version.id, owner="u")
-    return str(clone_id)
 
 
 @pytest.fixture
