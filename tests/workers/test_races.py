@@ -101,6 +101,12 @@ def test_two_races_run_settle_and_match_a_recomputation_from_the_fills(
     settled = [r for r in listed if r["state"] in ("settled", "archived")]
     assert len(settled) == 2
     assert [r["state"] for r in listed if r not in settled] == ["live"]  # the third race
+    live_only = arena.client.get("/v1/races", params={"state": "live"}).json()["data"]
+    assert [r["id"] for r in live_only] == [r["id"] for r in listed if r not in settled]
+    bad = arena.client.get("/v1/races", params={"state": "finished"})
+    assert_problem(bad, 422, "validation-error")
+    unknown = arena.client.get("/v1/races/00000000-0000-0000-0000-000000000000")
+    assert_problem(unknown, 404, "races:race-not-found")
     for summary in settled:
         race = arena.client.get(f"/v1/races/{summary['id']}").json()
         ends = datetime.fromisoformat(race["endsAt"])
