@@ -27,7 +27,7 @@ so a worker that dies in between repeats harmless calls.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
@@ -42,7 +42,14 @@ from domain.clones.application import CloneService
 from domain.competition.application import Competition
 from domain.competition.entry import MEMBER_STATES, EntryState
 from domain.lifecycle.application import Lifecycle
-from domain.lifecycle.race import Race, RaceState, race_account_cause, race_id_for, slot_of
+from domain.lifecycle.race import (
+    Race,
+    RaceState,
+    race_account_cause,
+    race_id_for,
+    slot_of,
+    slot_start,
+)
 from domain.lifecycle.race_config import RaceConfig
 from domain.lifecycle.race_results import EntrantSnapshot, rank_results
 from domain.lifecycle.race_selection import hashed_rotation
@@ -100,7 +107,7 @@ class RaceDesk:
             }
             for entry in chosen
         ]
-        opens_at = datetime.fromtimestamp(slot * int(self.cadence.total_seconds()), tz=UTC)
+        opens_at = slot_start(slot, self.cadence)
         race, _ = self.lifecycle.schedule_race(
             slot, config=self.config, candidates=candidates, entrants=entrants, opens_at=opens_at
         )

@@ -186,19 +186,17 @@ class Lifecycle(ClashApplication):
         def command() -> Race:
             race = self.race(race_id)
             limit = race.config.strikes_to_retire
-            changed: list[CloneStrikes] = []
-            struck_out: list[str] = []
+            records: dict[UUID, CloneStrikes] = {}
             for result in results:
                 if not result.strike:
                     continue
                 clone_id = UUID(result.snapshot.clone_id)
-                record = self._strikes(clone_id) or CloneStrikes.open(clone_id)
-                record.strike(race.id, result.dnf or "race result")
-                changed.append(record)
-                if record.count >= limit:
-                    struck_out.append(str(clone_id))
+                if clone_id not in records:
+                    records[clone_id] = self._strikes(clone_id) or CloneStrikes.open(clone_id)
+                records[clone_id].strike(race.id, result.dnf or "race result")
+            struck_out = [str(c) for c, record in records.items() if record.count >= limit]
             race.settle([r.to_document() for r in results], struck_out)
-            self.save(race, *changed)
+            self.save(race, *records.values())
             return race
 
         return self.run_command(command)

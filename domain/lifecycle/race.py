@@ -19,7 +19,7 @@ derived from the race and entry, so a repeat after a crash finds its earlier eff
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
 from uuid import UUID, uuid5
@@ -205,8 +205,8 @@ class Race(ClashAggregate):
             id=race_id_for(slot),
             slot=slot,
             config=config.to_document(),
-            candidates=candidates,
-            entrants=entrants,
+            candidates=list(candidates),
+            entrants=[dict(e) for e in entrants],
             launch_at=launch_at,
             live_at=live_at,
             ends_at=live_at + config.duration,
@@ -234,6 +234,8 @@ class Race(ClashAggregate):
         self._due(self.launch_at, now)
         if set(accounts) != {e["entry_id"] for e in self.entrants}:
             raise RaceTransitionRefused(race=self.id, accounts="one per entrant")
+        if len(self.entrants) < self.config.min_entrants:
+            raise RaceTransitionRefused(race=self.id, entrants=len(self.entrants))
         self.trigger_event(self.Launched, accounts=accounts)
 
     def go_live(self, now: datetime) -> None:
@@ -260,8 +262,10 @@ class Race(ClashAggregate):
             self.trigger_event(self.RetirementsApplied, retired=retired)
 
     def archive(self, now: datetime) -> None:
-        """Archive a settled race after its retention."""
+        """Archive a settled race after its retention (and after its retirements)."""
         self._require(RaceState.SETTLED)
+        if not self.retirements_done:
+            raise RaceTransitionRefused(race=self.id, retirements="not applied yet")
         archive_at = self.archive_at
         if archive_at is not None:
             self._due(archive_at, now)
@@ -288,6 +292,16 @@ class Race(ClashAggregate):
             raise RaceNotDue(race=self.id, at=at.isoformat(), now=now.isoformat())
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def slot_of(instant: datetime, cadence: timedelta) -> int:
     """The cadence slot ``instant`` falls in (slot n covers ``[n * cadence, (n+1) * cadence)``)."""
-    return int(instant.timestamp()) // int(cadence.total_seconds())
+    if cadence <= timedelta(0):
+        raise RaceTransitionRefused(cadence=cadence)
+    return (instant - EPOCH) // cadence
+
+
+def slot_start(slot: int, cadence: timedelta) -> datetime:
+    """The first instant of ``slot``."""
+    return EPOCH + slot * cadence

@@ -55,12 +55,15 @@ class RaceConfig:
     strikes_to_retire: int = 3
 
     def __post_init__(self) -> None:
+        _require_types(self)
         if not 2 <= self.min_entrants <= self.entrants <= 64:
             raise RaceConfigInvalid(entrants=self.entrants, min_entrants=self.min_entrants)
         if self.selection not in SELECTIONS or self.strike_rule not in STRIKE_RULES:
             raise RaceConfigInvalid(selection=self.selection, strike_rule=self.strike_rule)
         if any(getattr(self, name) < timedelta(0) for name in _SECONDS):
             raise RaceConfigInvalid(durations="must not be negative")
+        if any(getattr(self, name) % timedelta(seconds=1) for name in _SECONDS):
+            raise RaceConfigInvalid(durations="whole seconds (the document keeps seconds)")
         if self.duration <= timedelta(0) or self.collateral_micros <= 0:
             raise RaceConfigInvalid(duration=self.duration, collateral=self.collateral_micros)
         if not Decimal(0) <= self.takeout < Decimal(1) or self.strikes_to_retire < 1:
@@ -92,13 +95,43 @@ class RaceConfig:
             values: dict[str, Any] = {}
             for field in fields(cls):
                 if field.name in _SECONDS:
-                    values[field.name] = timedelta(seconds=int(document[f"{field.name}_seconds"]))
+                    seconds = document[f"{field.name}_seconds"]
+                    if not isinstance(seconds, int) or isinstance(seconds, bool):
+                        raise TypeError(field.name)
+                    values[field.name] = timedelta(seconds=seconds)
                 elif field.name in ("takeout", "strike_drawdown"):
-                    values[field.name] = Decimal(str(document[field.name]))
+                    values[field.name] = _decimal(document[field.name])
                 elif field.name == "rank_weights":
-                    values[field.name] = tuple(Decimal(str(w)) for w in document[field.name])
+                    values[field.name] = tuple(_decimal(w) for w in document[field.name])
                 else:
                     values[field.name] = document[field.name]
+            return cls(**values)
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             raise RaceConfigInvalid(document=type(exc).__name__) from None
-        return cls(**values)
+
+
+_INTS = ("entrants", "min_entrants", "collateral_micros", "strikes_to_retire")
+
+
+def _require_types(config: RaceConfig) -> None:
+    """Counts are ints, amounts finite Decimals, durations timedeltas: never floats."""
+    for name in _INTS:
+        value = getattr(config, name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise RaceConfigInvalid(**{name: value})
+    amounts = (config.takeout, config.strike_drawdown, *config.rank_weights)
+    if not all(isinstance(a, Decimal) and a.is_finite() for a in amounts):
+        raise RaceConfigInvalid(amounts="finite Decimals")
+    if not all(isinstance(getattr(config, name), timedelta) for name in _SECONDS):
+        raise RaceConfigInvalid(durations="timedeltas")
+    if not isinstance(config.selection, str) or not isinstance(config.strike_rule, str):
+        raise RaceConfigInvalid(selection=config.selection, strike_rule=config.strike_rule)
+
+
+def _decimal(value: object) -> Decimal:
+    if not isinstance(value, str):
+        raise TypeError("decimals are strings in the document")
+    found = Decimal(value)
+    if not found.is_finite():
+        raise ValueError(value)
+    return found

@@ -94,12 +94,12 @@ def _timed_worker(world: AuditionWorld) -> TimedAuditionWorker:
 
 
 @contextmanager
-def own_store(database_url: str, workdir: Path) -> Iterator[str]:
+def own_store(database_url: str, workdir: Path, name: str = "auditions") -> Iterator[str]:
     """A fresh store beside the run's: a SQLite file, or a PostgreSQL schema of its own."""
     if not database_url.startswith("postgresql"):
-        yield f"sqlite:///{workdir}/auditions.db"
+        yield f"sqlite:///{workdir}/{name}-{uuid.uuid4().hex[:8]}.db"
         return
-    schema = f"bench_aud_{uuid.uuid4().hex[:10]}"
+    schema = f"bench_{name[:6]}_{uuid.uuid4().hex[:10]}"
     _postgres(database_url, sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     try:
         yield f"{database_url}?schema={schema}"

@@ -71,7 +71,7 @@ def run(database_url: str, *, quick: bool, workdir: Path) -> Iterator[Measuremen
         return timed[-1]
 
     with (
-        own_store(database_url, workdir) as url,
+        own_store(database_url, workdir, "races") as url,
         audition_world(url, extra=(ArenaWorker, worker), settings=settings) as world,
     ):
         world.run(WARM_UP)
