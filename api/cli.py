@@ -19,6 +19,7 @@ from api.cli_audit import run_audit
 from api.cli_ingest import ingest_app
 from api.cli_projections import projections_app
 from api.cli_prop import prop_app
+from api.cli_settle import settle_app
 from api.cli_support import (
     MarketMode,
     console,
@@ -38,6 +39,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(projections_app, name="projections")
 app.add_typer(admin_app, name="admin")
 app.add_typer(prop_app, name="prop")
+app.add_typer(settle_app, name="settle")
 admin_app.add_typer(service_token_app, name="service-token")
 app.command("audit")(run_audit)
 

@@ -35,7 +35,18 @@ import psycopg
 from psycopg import sql
 
 from adapters.structured_logs import configure_logging
-from tests.benchmarks import arena, auditions, auth, backtest, market, prop, races, trading, workers
+from tests.benchmarks import (
+    arena,
+    auditions,
+    auth,
+    backtest,
+    market,
+    prop,
+    races,
+    settlement,
+    trading,
+    workers,
+)
 
 POSTGRES_URL = os.environ.get(
     "CLASH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -56,6 +67,7 @@ MODULES = (
     "auditions",
     "arena",
     "races",
+    "settlement",
     "backtest",
 )
 
@@ -86,7 +98,7 @@ def run(
         with target(backend) as (database_url, schema, scratch):
             modules = only or MODULES
             if backend != backends[0]:  # in memory, no store: once per run, not per backend
-                modules = [m for m in modules if m != "backtest"]
+                modules = [m for m in modules if m not in ("backtest", "settlement")]
             for measured in _benchmarks(database_url, schema, scratch, quick, modules):
                 results.append(figure(backend, measured))
                 progress(f"{backend}: {_line(results[-1])}")
@@ -112,6 +124,8 @@ def _benchmarks(
         yield from arena.run(database_url, schema, quick=quick, workdir=scratch)
     if "races" in only:
         yield from races.run(database_url, quick=quick, workdir=scratch)
+    if "settlement" in only:
+        yield from settlement.run(quick=quick)
     if "backtest" in only:
         yield from backtest.run(database_url, schema, quick=quick)
 

@@ -48,6 +48,7 @@ EXPECTED = {
     "arena.policy",
     "arena.cycle",
     "races.advance",
+    "settlement.pool",
     *(
         f"backtest.{engine}_{assets}_asset"
         for engine in ("replay", "backtesting_py", "backtrader", "bare_loop")
@@ -79,7 +80,7 @@ def test_quick_suite_on_sqlite_reports_every_figure() -> None:
         if result["name"] in VERIFIED:
             assert result["verified"] is True, result
             assert result["vs_raw_single_save"] > 0, result
-        if result["name"].startswith(("arena.", "races.")):
+        if result["name"].startswith(("arena.", "races.", "settlement.")):
             assert result["verified"] is True, result
         if result["name"] == "auditions.checks":  # every audition checked at every mark
             assert result["verified"] is True, result
