@@ -242,10 +242,9 @@ class Settings(BaseSettings):
     race_duration_seconds: int = Field(default=7200, ge=300)
     race_retention_seconds: int = Field(default=7 * 86400, ge=0)
     race_collateral_usdc: Decimal = Field(default=Decimal(10_000), gt=0)
-    race_takeout: Decimal = Field(default=Decimal("0.10"), ge=0, lt=1)
-    race_rank_weights: list[Decimal] = Field(
-        default_factory=lambda: [Decimal("0.5"), Decimal("0.3"), Decimal("0.2")]
-    )
+    race_rake_rate: Decimal = Field(default=Decimal("0.05"), ge=0, lt=1)
+    race_creator_rate: Decimal = Field(default=Decimal("0.05"), ge=0, lt=1)
+    race_rank_weights: list[int] = Field(default_factory=lambda: [3, 2, 1])
     race_strike_rule: Literal["last_place", "drawdown_over"] = "last_place"
     race_strike_drawdown: Decimal = Field(default=Decimal("0.20"), gt=0, le=1)
     race_strikes_to_retire: int = Field(default=3, ge=1, le=100)
@@ -443,7 +442,8 @@ class Settings(BaseSettings):
             duration=timedelta(seconds=self.race_duration_seconds),
             retention=timedelta(seconds=self.race_retention_seconds),
             collateral_micros=int(self.race_collateral_usdc * 1_000_000),
-            takeout=self.race_takeout,
+            rake_rate=self.race_rake_rate,
+            creator_rate=self.race_creator_rate,
             rank_weights=tuple(self.race_rank_weights),
             strike_rule=self.race_strike_rule,
             strike_drawdown=self.race_strike_drawdown,

@@ -11,7 +11,9 @@ seconds).
   opened and bound before the window opens), ``duration`` (live -> end), ``retention``
   (settled -> archived);
 - ``collateral_micros``: every entrant's race account starts equal;
-- ``takeout`` and ``rank_weights``: recorded for the settlement of tickets (next issue);
+- ``rake_rate``, ``creator_rate`` and ``rank_weights`` (positive integers that never grow
+  with the rank; K = how many): the ticket pool's settlement rules
+  (``domain/economy/parimutuel.py``, :attr:`RaceConfig.pool_rules`);
 - ``strike_rule`` (``last_place`` or ``drawdown_over``), ``strike_drawdown`` (for the
   latter) and ``strikes_to_retire``.
 """
@@ -23,6 +25,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from domain.economy.parimutuel import PoolRules
 from domain.lifecycle.audition_rules import AuditionError
 
 SELECTIONS = frozenset({"hashed_rotation"})
@@ -48,8 +51,9 @@ class RaceConfig:
     duration: timedelta = timedelta(hours=2)
     retention: timedelta = timedelta(days=7)
     collateral_micros: int = 10_000_000_000
-    takeout: Decimal = Decimal("0.10")
-    rank_weights: tuple[Decimal, ...] = (Decimal("0.5"), Decimal("0.3"), Decimal("0.2"))
+    rake_rate: Decimal = Decimal("0.05")
+    creator_rate: Decimal = Decimal("0.05")
+    rank_weights: tuple[int, ...] = (3, 2, 1)
     strike_rule: str = "last_place"
     strike_drawdown: Decimal = Decimal("0.20")
     strikes_to_retire: int = 3
@@ -66,12 +70,19 @@ class RaceConfig:
             raise RaceConfigInvalid(durations="whole seconds (the document keeps seconds)")
         if self.duration <= timedelta(0) or self.collateral_micros <= 0:
             raise RaceConfigInvalid(duration=self.duration, collateral=self.collateral_micros)
-        if not Decimal(0) <= self.takeout < Decimal(1) or self.strikes_to_retire < 1:
-            raise RaceConfigInvalid(takeout=self.takeout, strikes=self.strikes_to_retire)
-        if not self.rank_weights or any(w < 0 for w in self.rank_weights):
-            raise RaceConfigInvalid(rank_weights=self.rank_weights)
-        if sum(self.rank_weights) != 1 or not Decimal(0) < self.strike_drawdown <= 1:
-            raise RaceConfigInvalid(rank_weights=self.rank_weights, drawdown=self.strike_drawdown)
+        rates = (self.rake_rate, self.creator_rate)
+        if any(r < 0 for r in rates) or sum(rates) >= 1 or self.strikes_to_retire < 1:
+            raise RaceConfigInvalid(rates=rates, strikes=self.strikes_to_retire)
+        weights = self.rank_weights
+        if not weights or any(w <= 0 for w in weights) or list(weights) != sorted(weights)[::-1]:
+            raise RaceConfigInvalid(rank_weights=weights)
+        if not Decimal(0) < self.strike_drawdown <= 1:
+            raise RaceConfigInvalid(drawdown=self.strike_drawdown)
+
+    @property
+    def pool_rules(self) -> PoolRules:
+        """The ticket pool's settlement rules this race was scheduled with."""
+        return PoolRules(self.rake_rate, self.creator_rate, self.rank_weights)
 
     def to_document(self) -> dict[str, Any]:
         """The configuration as JSON-ready data."""
@@ -83,7 +94,7 @@ class RaceConfig:
             elif isinstance(value, Decimal):
                 document[field.name] = str(value)
             elif isinstance(value, tuple):
-                document[field.name] = [str(v) for v in value]
+                document[field.name] = list(value)
             else:
                 document[field.name] = value
         return document
@@ -99,10 +110,10 @@ class RaceConfig:
                     if not isinstance(seconds, int) or isinstance(seconds, bool):
                         raise TypeError(field.name)
                     values[field.name] = timedelta(seconds=seconds)
-                elif field.name in ("takeout", "strike_drawdown"):
+                elif field.name in _DECIMALS:
                     values[field.name] = _decimal(document[field.name])
                 elif field.name == "rank_weights":
-                    values[field.name] = tuple(_decimal(w) for w in document[field.name])
+                    values[field.name] = tuple(document[field.name])
                 else:
                     values[field.name] = document[field.name]
             return cls(**values)
@@ -111,6 +122,7 @@ class RaceConfig:
 
 
 _INTS = ("entrants", "min_entrants", "collateral_micros", "strikes_to_retire")
+_DECIMALS = ("rake_rate", "creator_rate", "strike_drawdown")
 
 
 def _require_types(config: RaceConfig) -> None:
@@ -119,9 +131,13 @@ def _require_types(config: RaceConfig) -> None:
         value = getattr(config, name)
         if not isinstance(value, int) or isinstance(value, bool):
             raise RaceConfigInvalid(**{name: value})
-    amounts = (config.takeout, config.strike_drawdown, *config.rank_weights)
+    amounts = tuple(getattr(config, name) for name in _DECIMALS)
     if not all(isinstance(a, Decimal) and a.is_finite() for a in amounts):
         raise RaceConfigInvalid(amounts="finite Decimals")
+    if not isinstance(config.rank_weights, tuple) or not all(
+        isinstance(w, int) and not isinstance(w, bool) for w in config.rank_weights
+    ):
+        raise RaceConfigInvalid(rank_weights="integers")
     if not all(isinstance(getattr(config, name), timedelta) for name in _SECONDS):
         raise RaceConfigInvalid(durations="timedeltas")
     if not isinstance(config.selection, str) or not isinstance(config.strike_rule, str):

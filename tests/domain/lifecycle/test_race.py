@@ -495,7 +495,7 @@ NEXT_CONFIG = RaceConfig(
     duration=timedelta(hours=4),
     strike_rule="drawdown_over",
     strike_drawdown=Decimal("0.15"),
-    rank_weights=(Decimal("0.6"), Decimal("0.4")),
+    rank_weights=(5, 1),
 )
 
 

@@ -6,7 +6,6 @@ so it survives JSON; rebuilding it gives back the configuration it was made from
 
 from __future__ import annotations
 
-import itertools
 import json
 from dataclasses import fields, replace
 from datetime import timedelta
@@ -37,13 +36,15 @@ INVALID: dict[str, dict[str, Any]] = {
     "zero_duration": {"duration": timedelta(0)},
     "zero_collateral": {"collateral_micros": 0},
     "negative_collateral": {"collateral_micros": -1},
-    "negative_takeout": {"takeout": D("-0.01")},
-    "takeout_of_one": {"takeout": D(1)},
+    "negative_rake": {"rake_rate": D("-0.01")},
+    "negative_creator_rate": {"creator_rate": D("-0.01")},
+    "rates_take_everything": {"rake_rate": D("0.5"), "creator_rate": D("0.5")},
     "zero_strikes_to_retire": {"strikes_to_retire": 0},
     "no_rank_weights": {"rank_weights": ()},
-    "negative_rank_weight": {"rank_weights": (D("1.1"), D("-0.1"))},
-    "rank_weights_below_one": {"rank_weights": (D("0.5"), D("0.3"), D("0.1"))},
-    "rank_weights_above_one": {"rank_weights": (D("0.5"), D("0.3"), D("0.3"))},
+    "negative_rank_weight": {"rank_weights": (3, -1)},
+    "a_zero_weight": {"rank_weights": (1, 0)},
+    "weights_growing_with_rank": {"rank_weights": (1, 2, 3)},
+    "decimal_weights": {"rank_weights": (D("0.5"), D("0.3"))},
     "zero_strike_drawdown": {"strike_drawdown": D(0)},
     "strike_drawdown_above_one": {"strike_drawdown": D("1.000001")},
 }
@@ -56,11 +57,11 @@ VALID_EDGES: dict[str, dict[str, Any]] = {
     "zero_retention": {"retention": timedelta(0)},
     "one_second_duration": {"duration": timedelta(seconds=1)},
     "one_micro_collateral": {"collateral_micros": 1},
-    "zero_takeout": {"takeout": D(0)},
-    "takeout_just_below_one": {"takeout": D("0.999999")},
+    "no_takeout": {"rake_rate": D(0), "creator_rate": D(0)},
+    "rates_just_below_one": {"rake_rate": D("0.5"), "creator_rate": D("0.499999")},
     "one_strike_retires": {"strikes_to_retire": 1},
-    "winner_takes_all": {"rank_weights": (D(1),)},
-    "a_zero_weight": {"rank_weights": (D(1), D(0))},
+    "winner_takes_all": {"rank_weights": (1,)},
+    "equal_weights": {"rank_weights": (1, 1, 1)},
     "strike_drawdown_of_one": {"strike_drawdown": D(1)},
     "tiny_strike_drawdown": {"strike_drawdown": D("0.000001")},
     "drawdown_rule": {"strike_rule": "drawdown_over"},
@@ -105,8 +106,9 @@ def test_race_config_defaults_are_the_documented_race() -> None:
         "duration_seconds": 7200,
         "retention_seconds": 604_800,
         "collateral_micros": 10_000_000_000,
-        "takeout": "0.10",
-        "rank_weights": ["0.5", "0.3", "0.2"],
+        "rake_rate": "0.05",
+        "creator_rate": "0.05",
+        "rank_weights": [3, 2, 1],
         "strike_rule": "last_place",
         "strike_drawdown": "0.20",
         "strikes_to_retire": 3,
@@ -115,13 +117,13 @@ def test_race_config_defaults_are_the_documented_race() -> None:
 
 def test_race_config_document_keeps_decimal_exponents() -> None:
     # Arrange
-    config = RaceConfig(takeout=D("0.100"), strike_drawdown=D("0.2"))
+    config = RaceConfig(rake_rate=D("0.050"), strike_drawdown=D("0.2"))
 
     # Act
     rebuilt = RaceConfig.from_document(json.loads(json.dumps(config.to_document())))
 
     # Assert
-    assert str(rebuilt.takeout) == "0.100"
+    assert str(rebuilt.rake_rate) == "0.050"
     assert str(rebuilt.strike_drawdown) == "0.2"
 
 
@@ -139,9 +141,9 @@ def test_race_config_document_missing_a_key_is_invalid(key: str) -> None:
 @pytest.mark.parametrize(
     ("key", "value"),
     [
-        ("takeout", "ten percent"),
+        ("rake_rate", "five percent"),
         ("strike_drawdown", "0,2"),
-        ("rank_weights", ["0.5", "half"]),
+        ("rank_weights", [3, "two"]),
         ("rank_weights", 7),
         ("duration_seconds", "two hours"),
         ("retention_seconds", None),
@@ -161,7 +163,7 @@ def test_race_config_bad_document_value_is_invalid(key: str, value: object) -> N
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("entrants", "4"), ("strikes_to_retire", None), ("takeout", "NaN")],
+    [("entrants", "4"), ("strikes_to_retire", None), ("rake_rate", "NaN")],
 )
 def test_race_config_wrongly_typed_document_value_is_invalid(key: str, value: object) -> None:
     # Arrange
@@ -181,7 +183,13 @@ def test_race_config_sub_second_durations_are_refused(duration: timedelta) -> No
 
 @pytest.mark.parametrize(
     "changes",
-    [{"takeout": 0.1}, {"entrants": 4.0}, {"strike_drawdown": Decimal("NaN")}, {"entrants": True}],
+    [
+        {"rake_rate": 0.1},
+        {"entrants": 4.0},
+        {"strike_drawdown": Decimal("NaN")},
+        {"entrants": True},
+        {"rank_weights": (3.0, 2.0)},
+    ],
 )
 def test_race_config_refuses_floats_and_odd_types(changes: dict[str, object]) -> None:
     with pytest.raises(RaceConfigInvalid):
@@ -192,11 +200,10 @@ def test_race_config_refuses_floats_and_odd_types(changes: dict[str, object]) ->
 
 
 @st.composite
-def rank_weights(draw: st.DrawFn) -> tuple[Decimal, ...]:
-    # Whole ten-thousandths that sum to exactly one.
-    cuts = draw(st.lists(st.integers(min_value=0, max_value=10_000), max_size=5))
-    bounds = [0, *sorted(cuts), 10_000]
-    return tuple(D(high - low) / 10_000 for low, high in itertools.pairwise(bounds))
+def rank_weights(draw: st.DrawFn) -> tuple[int, ...]:
+    # Positive integers that never grow with the rank.
+    drawn = draw(st.lists(st.integers(min_value=1, max_value=100), min_size=1, max_size=5))
+    return tuple(sorted(drawn, reverse=True))
 
 
 @st.composite
@@ -211,7 +218,8 @@ def race_configs(draw: st.DrawFn) -> RaceConfig:
         duration=draw(seconds.filter(lambda d: d > timedelta(0))),
         retention=draw(seconds),
         collateral_micros=draw(st.integers(min_value=1, max_value=10**18)),
-        takeout=draw(st.decimals(min_value=0, max_value=D("0.999999"), places=6)),
+        rake_rate=draw(st.decimals(min_value=0, max_value=D("0.49"), places=6)),
+        creator_rate=draw(st.decimals(min_value=0, max_value=D("0.49"), places=6)),
         rank_weights=draw(rank_weights()),
         strike_rule=draw(st.sampled_from(["last_place", "drawdown_over"])),
         strike_drawdown=draw(st.decimals(min_value=D("0.000001"), max_value=1, places=6)),
@@ -241,14 +249,22 @@ def test_race_config_document_names_every_field_once(config: RaceConfig) -> None
     expected = {f"{f.name}_seconds" if f.name in SECONDS else f.name for f in fields(RaceConfig)}
     assert set(document) == expected
     assert all(isinstance(document[f"{name}_seconds"], int) for name in SECONDS)
-    assert all(isinstance(w, str) for w in document["rank_weights"])
+    assert all(isinstance(w, int) for w in document["rank_weights"])
 
 
 @given(config=race_configs(), extra=st.integers(min_value=1, max_value=10))
-def test_race_config_rank_weights_off_one_are_invalid(config: RaceConfig, extra: int) -> None:
+def test_race_config_weights_growing_with_the_rank_are_invalid(
+    config: RaceConfig, extra: int
+) -> None:
     # Arrange
-    weights = (*config.rank_weights, D(extra) / 10_000)
+    weights = (*config.rank_weights, config.rank_weights[-1] + extra)
 
     # Act / Assert
     with pytest.raises(RaceConfigInvalid):
         replace(config, rank_weights=weights)
+
+
+def test_race_config_pool_rules_are_the_settlement_rules() -> None:
+    rules = RaceConfig(rake_rate=D("0.04"), creator_rate=D("0.06"), rank_weights=(5, 3)).pool_rules
+
+    assert (rules.rake_rate, rules.creator_rate, rules.weights) == (D("0.04"), D("0.06"), (5, 3))
