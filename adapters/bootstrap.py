@@ -252,6 +252,7 @@ def bootstrap(
         races=RaceDesk(
             lifecycle=lifecycle,
             competition=competition,
+            economy=economy,
             clones=clones,
             prop=prop,
             trading=trading,

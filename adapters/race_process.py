@@ -8,9 +8,10 @@ so a worker that dies in between repeats harmless calls.
 - **Scheduling**: the race of the market clock's cadence slot (``race_id_for(slot)``:
   concurrent schedulers create it once) among the Arena's active members, drawn by
   ``hashed_rotation``; no race when fewer than ``min_entrants`` are active.
-- **Launch** (ticket window closed): entrants that left the Arena are dropped; too few
-  left cancels the race; otherwise each entrant's Arena binding is paused for the race
-  window, an equal race-mode account is opened and bound to the pinned version for exactly
+- **Launch** (ticket window closed): Economy closes the race's pool book; entrants that
+  left the Arena are dropped; too few left cancels the race (and Economy's book);
+  otherwise each entrant's Arena binding is paused for the race window, an equal
+  race-mode account is opened and bound to the pinned version for exactly
   ``[live_at, ends_at)``.
 - **Live** at ``live_at``. **Settling** at ``ends_at``: the race accounts are unbound, and
   every entrant's snapshot is taken at ``ends_at``: the account as its events stood just
@@ -41,6 +42,7 @@ from domain.clock import Clock
 from domain.clones.application import CloneService
 from domain.competition.application import Competition
 from domain.competition.entry import MEMBER_STATES, EntryState
+from domain.economy.application import Economy
 from domain.lifecycle.application import Lifecycle
 from domain.lifecycle.race import (
     Race,
@@ -70,6 +72,7 @@ class RaceDesk:
 
     lifecycle: Lifecycle
     competition: Competition
+    economy: Economy
     clones: CloneService
     prop: PropLedger
     trading: TradingDesk
@@ -139,8 +142,9 @@ class RaceDesk:
         return state is RaceState.CANCELLED and not race.unwound
 
     def cancel(self, race_id: UUID, *, reason: str, by: str) -> Race:
-        """Cancel a race before it goes live, and unwind a launched one."""
+        """Cancel a race before it goes live, and unwind a launched one; stakes refunded."""
         self.lifecycle.change_race(race_id, lambda r: r.cancel(reason, by))
+        self.economy.cancel_book(race_id, reason)
         return self.advance(race_id, self.market_clock.now())
 
     def _step(self, race: Race, now: datetime) -> bool:
@@ -164,6 +168,7 @@ class RaceDesk:
     # --- launch ------------------------------------------------------------------------
 
     def _launch(self, race: Race, now: datetime) -> None:
+        self.economy.close_book(race.id)  # the ticket window closed at launch_at
         for entrant in race.entrants:
             entry = self.competition.find(UUID(entrant["entry_id"]))
             if entry is None or entry.state not in MEMBER_STATES:
@@ -172,6 +177,7 @@ class RaceDesk:
         if len(race.entrants) < race.config.min_entrants:
             reason = f"too few entrants: {len(race.entrants)} < {race.config.min_entrants}"
             self.lifecycle.change_race(race.id, lambda r: r.cancel(reason, RACES_ADMIN))
+            self.economy.cancel_book(race.id, reason)
             return
         accounts = {e["entry_id"]: str(self._enter(race, e)) for e in race.entrants}
         self.lifecycle.change_race(race.id, lambda r: r.launch(accounts, now))

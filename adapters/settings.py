@@ -248,6 +248,12 @@ class Settings(BaseSettings):
     race_strike_rule: Literal["last_place", "drawdown_over"] = "last_place"
     race_strike_drawdown: Decimal = Field(default=Decimal("0.20"), gt=0, le=1)
     race_strikes_to_retire: int = Field(default=3, ge=1, le=100)
+    # Race tickets (docs/settlement.md): stake bounds and a per-user cap per race, in wei
+    # (decimal strings), and how long a ticket quote can be paid.
+    ticket_min_stake_wei: int = Field(default=10**15, gt=0)
+    ticket_max_stake_wei: int = Field(default=10**19, gt=0)
+    ticket_user_cap_wei: int = Field(default=5 * 10**19, gt=0)
+    ticket_quote_ttl_seconds: int = Field(default=600, ge=30, le=86400)
     hall_of_fame_min_races: int = Field(default=5, ge=1)
     hall_of_fame_min_podiums: int = Field(default=1, ge=0)
 

@@ -35,6 +35,7 @@ from api.routes import (
     prop,
     public_clones,
     races,
+    tickets,
     trading,
 )
 from projections.clones_queries import ClonesQueries
@@ -107,6 +108,7 @@ def create_app(
         auditions.router,
         arena.router,
         races.router,
+        tickets.router,
     )
     for router in routers:
         app.include_router(router)

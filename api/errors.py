@@ -69,6 +69,7 @@ from domain.economy.purchases import (
     ReceiptNonceUsed,
     ReceiptRefused,
 )
+from domain.economy.tickets import StakeOutOfBounds, TicketQuoteNotFound, TicketRefused
 from domain.identity.errors import (
     ChallengeRefused,
     RefreshRejected,
@@ -185,6 +186,9 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     ReceiptNonceUsed: ProblemKind(409, "economy", "Receipt nonce already used"),
     NoAttemptsLeft: ProblemKind(409, "economy", "No audition attempt left"),
     PurchaseNotFound: ProblemKind(404, "economy", "Purchase not found"),
+    TicketQuoteNotFound: ProblemKind(404, "economy", "Ticket quote not found"),
+    StakeOutOfBounds: ProblemKind(422, "economy", "Stake out of bounds"),
+    TicketRefused: ProblemKind(422, "economy", "Ticket refused"),
     PaymentUnconfirmed: ProblemKind(409, "economy", "Payment not confirmed on chain"),
     ChainUnavailable: ProblemKind(503, "economy", "Chain unavailable"),
     AuditionNotFound: ProblemKind(404, "lifecycle", "Audition not found"),

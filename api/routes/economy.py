@@ -9,15 +9,16 @@ and a duplicate while the first runs ``409 request:idempotency-in-progress``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
-from adapters.idempotency import IdempotencyStore, StoredResponse, request_hash
+from adapters.idempotency import StoredResponse
 from api.clone_access import owned_clone
 from api.deps import ContainerDep, CurrentUser
+from api.idempotent import IdempotencyKey, once
 from api.pagination import Cursor, PageSize, decode_cursor, encode_cursor
 from api.schemas.economy import (
     AttemptsPublic,
@@ -37,10 +38,6 @@ router = APIRouter(
     tags=["economy"],
     responses={401: {"description": "Not signed in."}},
 )
-
-IdempotencyKey = Annotated[
-    str, Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")
-]
 
 
 @router.post("/audition-fee/quote", status_code=status.HTTP_201_CREATED)
@@ -91,20 +88,15 @@ def submit(
     idempotency_key: IdempotencyKey,
 ) -> JSONResponse:
     """Submit the vault's receipt for a quote: a purchase (201) or a refund (202)."""
-    store = IdempotencyStore(container.database)
-    digest = request_hash("POST", request.url.path, body.model_dump(mode="json", by_alias=True))
-    stored = store.claim(user.id, idempotency_key, digest, container.service_clock.now())
-    if stored is not None:
-        return JSONResponse(
-            stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"}
-        )
-    try:
-        answer = _submitted(container, user.id, body)
-    except BaseException:
-        store.release(user.id, idempotency_key)
-        raise
-    store.complete(user.id, idempotency_key, answer)
-    return JSONResponse(answer.body, status_code=answer.status)
+    document = body.model_dump(mode="json", by_alias=True)
+    return once(
+        container,
+        request,
+        user.id,
+        idempotency_key,
+        document,
+        lambda: _submitted(container, user.id, body),
+    )
 
 
 def _submitted(container: Any, user_id: str, body: FeeSubmit) -> StoredResponse:

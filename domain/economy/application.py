@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -41,7 +41,24 @@ from domain.economy.purchases import (
     refund_id_for,
     voided_refund_id_for,
 )
-from domain.economy.receipts import FeeReceipt, check_fee_receipt, read_fee_receipt
+from domain.economy.receipts import (
+    FeeReceipt,
+    TicketReceipt,
+    check_fee_receipt,
+    read_fee_receipt,
+    read_ticket_receipt,
+)
+from domain.economy.tickets import (
+    PoolBook,
+    StakeOutOfBounds,
+    TicketQuote,
+    TicketQuoteNotFound,
+    TicketRefund,
+    TicketRefused,
+    book_id_for,
+    ticket_id_for,
+    ticket_refund_id_for,
+)
 from domain.economy.typed_data import VaultDomain, address_of_key, epoch_seconds
 from domain.economy.withdrawals import (
     SignedWithdrawal,
@@ -461,6 +478,182 @@ class Economy(ClashApplication):
         )
         return refund, SignedWithdrawal(terms_signed.document(terms.domain), refund.signature)
 
+    # --- race tickets -------------------------------------------------------------------------
+
+    def book(self, race_id: UUID) -> PoolBook | None:
+        """The race's pool book, or ``None`` before its first quote."""
+        return self._find(book_id_for(race_id), PoolBook)
+
+    def quote_ticket(
+        self,
+        *,
+        user_id: str,
+        payer: str,
+        race: RaceFacts,
+        clone_id: UUID,
+        stake_wei: int,
+        limits: TicketLimits,
+    ) -> TicketQuote:
+        """Price a ticket on an entrant of an open race; open the race's book if need be."""
+        if not limits.min_stake_wei <= stake_wei <= limits.max_stake_wei:
+            raise StakeOutOfBounds(
+                f"stake_wei={stake_wei} bounds=[{limits.min_stake_wei}, {limits.max_stake_wei}]"
+            )
+        if str(clone_id) not in race.clones:
+            raise TicketRefused("not_an_entrant", f"clone={clone_id}")
+
+        def command() -> TicketQuote:
+            book = self._find(book_id_for(race.race_id), PoolBook)
+            if book is None:
+                book = PoolBook.open(
+                    race.race_id,
+                    close_at=race.close_at,
+                    clones=list(race.clones),
+                    user_cap_wei=limits.user_cap_wei,
+                )
+            quote = TicketQuote.issue(
+                uuid4(),
+                user_id=user_id,
+                payer=payer,
+                race_id=race.race_id,
+                clone_id=clone_id,
+                stake_wei=str(stake_wei),
+                expires_at=self.clock.now() + limits.quote_ttl,
+            )
+            self.save(quote, *([book] if book.pending_events else []))
+            return quote
+
+        return self.run_command(command)
+
+    def ticket_quote_of(self, user_id: str, race_id: UUID, quote_id: UUID) -> TicketQuote:
+        """The caller's ticket quote for the race, or :class:`TicketQuoteNotFound`."""
+        quote = self._find(quote_id, TicketQuote)
+        if quote is None or quote.user_id != user_id or quote.race_id != race_id:
+            raise TicketQuoteNotFound(f"quote={quote_id}")
+        return quote
+
+    def submit_ticket(
+        self,
+        *,
+        user_id: str,
+        race_id: UUID,
+        quote_id: UUID,
+        typed_data: object,
+        signature: object,
+        market_at: datetime,
+    ) -> PlacedTicket:
+        """Place the ticket a vault receipt paid for, or record and refund the money."""
+        terms = self._terms()
+        quote = self.ticket_quote_of(user_id, race_id, quote_id)
+        try:
+            receipt = read_ticket_receipt(
+                typed_data, signature, domain=terms.domain, vault_signer=terms.vault_signer
+            )
+        except ReceiptRejected as exc:
+            raise ReceiptRefused(exc.reason, exc.detail) from exc
+        if receipt.payer.lower() != quote.payer.lower():
+            raise ReceiptRefused("payer_mismatch", f"payer={receipt.payer}")
+        nonce_id = nonce_id_for(terms.vault_signer, receipt.nonce)
+
+        def command() -> PlacedTicket:
+            if self._find(nonce_id, ReceiptNonce) is not None:
+                return self._ticket_replayed(nonce_id, quote_id, receipt)
+            fresh = self.ticket_quote_of(user_id, race_id, quote_id)
+            index = self._find(index_id_for(user_id), PaymentIndex) or PaymentIndex.open(user_id)
+            why = _ticket_mismatch(fresh, receipt, epoch_seconds(self.clock.now()))
+            book = self._find(book_id_for(race_id), PoolBook)
+            ticket_id = ticket_id_for(nonce_id)
+            if why is None and book is not None:
+                try:
+                    book.place(
+                        ticket_id,
+                        user_id=user_id,
+                        payer=receipt.payer,
+                        clone_id=receipt.clone_id,
+                        stake_wei=receipt.amount_wei,
+                        nonce=receipt.nonce,
+                        market_at=market_at,
+                    )
+                except TicketRefused as refused:
+                    why = refused.why
+            if why is not None or book is None:
+                refund = TicketRefund.open(
+                    ticket_refund_id_for(nonce_id),
+                    user_id=user_id,
+                    quote_id=fresh.id,
+                    race_id=receipt.race_id,
+                    clone_id=receipt.clone_id,
+                    amount_wei=str(receipt.amount_wei),
+                    payer=receipt.payer,
+                    receipt_nonce=str(receipt.nonce),
+                    reason=why or "no_book",
+                )
+                spend = consume(
+                    terms.vault_signer, receipt.nonce, ReceiptKind.TICKET, str(refund.id)
+                )
+                index.list("ticket_refund", refund.id)
+                self.save(refund, spend, index)
+                return PlacedTicket(None, refund)
+            spend = consume(terms.vault_signer, receipt.nonce, ReceiptKind.TICKET, str(ticket_id))
+            fresh.trigger_event(TicketQuote.Used, ticket_id=ticket_id)
+            index.list("ticket_quote", fresh.id)
+            self.save(book, spend, fresh, index)
+            return PlacedTicket(_placed(book, ticket_id), None)
+
+        return self.run_command(command)
+
+    def close_book(self, race_id: UUID) -> PoolBook | None:
+        """Freeze a race's book at its close (idempotent; ``None``: nobody quoted)."""
+        return self._on_book(race_id, lambda book: book.close())
+
+    def cancel_book(self, race_id: UUID, reason: str) -> PoolBook | None:
+        """Mark a cancelled race's book: its stakes are all refunded (idempotent)."""
+        return self._on_book(race_id, lambda book: book.cancel(reason))
+
+    def ticket_records(self, user_id: str) -> tuple[list[dict[str, str]], list[TicketRefund]]:
+        """The user's placed tickets (with their race) and ticket refunds, oldest first."""
+        index = self._find(index_id_for(user_id), PaymentIndex)
+        records = {} if index is None else index.records
+        books: dict[UUID, PoolBook | None] = {}
+        tickets = []
+        for quote_id in records.get("ticket_quote", []):
+            quote = self._find(quote_id, TicketQuote)
+            if quote is None or quote.ticket_id is None:
+                continue
+            if quote.race_id not in books:
+                books[quote.race_id] = self._find(book_id_for(quote.race_id), PoolBook)
+            book = books[quote.race_id]
+            if book is not None:
+                tickets.append(_placed(book, quote.ticket_id))
+        refunded = (self._find(i, TicketRefund) for i in records.get("ticket_refund", []))
+        return tickets, [r for r in refunded if r is not None]
+
+    def _on_book(self, race_id: UUID, change: Any) -> PoolBook | None:
+        def command() -> PoolBook | None:
+            book = self._find(book_id_for(race_id), PoolBook)
+            if book is None:
+                return None
+            change(book)
+            if book.pending_events:
+                self.save(book)
+            return book
+
+        return self.run_command(command)
+
+    def _ticket_replayed(
+        self, nonce_id: UUID, quote_id: UUID, receipt: TicketReceipt
+    ) -> PlacedTicket:
+        ticket_id = ticket_id_for(nonce_id)
+        quote = self._find(quote_id, TicketQuote)
+        if quote is not None and quote.ticket_id == ticket_id:
+            book = self._find(book_id_for(quote.race_id), PoolBook)
+            if book is not None:
+                return PlacedTicket(_placed(book, ticket_id), None)
+        refund = self._find(ticket_refund_id_for(nonce_id), TicketRefund)
+        if refund is not None and refund.quote_id == quote_id:
+            return PlacedTicket(None, refund)
+        raise ReceiptNonceUsed(f"nonce={receipt.nonce}")
+
     # --- audition attempts (Lifecycle calls these) -------------------------------------------
 
     def attempts(self, clone_id: UUID) -> tuple[int, int]:
@@ -486,6 +679,53 @@ class Economy(ClashApplication):
             return attempts.remaining
 
         return self.run_command(command)
+
+
+@dataclass(frozen=True)
+class RaceFacts:
+    """What the economy needs of a race to sell tickets: entrants and the window's close."""
+
+    race_id: UUID
+    close_at: datetime
+    clones: frozenset[str]
+
+
+@dataclass(frozen=True)
+class TicketLimits:
+    """Stake bounds, the per-user cap per race and how long a ticket quote lives."""
+
+    min_stake_wei: int
+    max_stake_wei: int
+    user_cap_wei: int
+    quote_ttl: timedelta
+
+
+@dataclass(frozen=True)
+class PlacedTicket:
+    """A submission's record: the placed ticket, or the refund of money that could not be."""
+
+    ticket: dict[str, str] | None
+    refund: TicketRefund | None
+
+
+def _placed(book: PoolBook, ticket_id: UUID) -> dict[str, str]:
+    found = next(t for t in book.tickets if t["ticket_id"] == str(ticket_id))
+    return {**found, "race_id": str(book.race_id)}
+
+
+def _ticket_mismatch(quote: TicketQuote, receipt: TicketReceipt, now: int) -> str | None:
+    """Why a genuine receipt does not pay this quote (refunded), or ``None``."""
+    if receipt.race_id != str(quote.race_id) or receipt.clone_id != str(quote.clone_id):
+        return "ticket_mismatch"
+    if receipt.amount_wei != quote.stake_wei:
+        return "amount_mismatch"
+    if receipt.deadline <= now:
+        return "receipt_expired"
+    if quote.ticket_id is not None:
+        return "quote_used"
+    if epoch_seconds(quote.expires_at) <= now:
+        return "quote_expired"
+    return None
 
 
 def _same(record: Purchase | Refund, receipt: FeeReceipt) -> bool:

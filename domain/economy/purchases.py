@@ -380,11 +380,11 @@ class PaymentIndex(ClashAggregate):
 
     class Listed(Event):
         TOPIC = "economy.PaymentIndex.Listed"
-        kind: str  # "purchase" | "refund"
+        kind: str  # "purchase" | "refund" | "ticket" | "ticket_refund"
         record_id: UUID
 
         def apply(self, aggregate: PaymentIndex) -> None:
-            aggregate.records[self.kind].append(self.record_id)
+            aggregate.records.setdefault(self.kind, []).append(self.record_id)
 
     def __init__(self, *, user_id: str) -> None:
         self.user_id = user_id

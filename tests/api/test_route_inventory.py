@@ -24,6 +24,7 @@ PUBLIC = {
     "/v1/races/{race_id}",
     "/v1/clones/{clone_id}/career",
     "/v1/hall-of-fame",
+    "/v1/races/{race_id}/pool",
 }
 
 

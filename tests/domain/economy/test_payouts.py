@@ -21,11 +21,11 @@ from domain.economy.typed_data import epoch_seconds
 from domain.economy.withdrawals import verify_withdrawal
 from tests.domain.economy.vault_kit import DOMAIN, REFUND_KEY, REFUND_SIGNER, VAULT_SIGNER
 
-PAYOUT_KEY = "0x" + "e5" * 32
+PAYOUT_KEY = "0x" + "f6" * 32
 PAYOUT_SIGNER = Account.from_key(PAYOUT_KEY).address
 ROW = UUID("6f1c3a2b-4d5e-4f60-8a1b-2c3d4e5f6a7b")
 NOW = datetime(2026, 12, 2, 12, tzinfo=UTC)
-WINNER = Account.from_key("0x" + "d4" * 32).address
+WINNER = Account.from_key("0x" + "17" * 32).address
 
 
 def terms(**changes: object) -> Payout:
