@@ -51,6 +51,7 @@ from domain.competition.application import Competition
 from domain.economy.application import Economy, VaultTerms
 from domain.economy.typed_data import VaultDomain
 from domain.identity.access_tokens import AccessKey
+from domain.identity.errors import UserNotFound
 from domain.identity.policy import IdentityPolicy, checksum_address
 from domain.identity.ports import Entropy
 from domain.identity.service import IdentityService
@@ -264,6 +265,7 @@ def bootstrap(
             config=settings.race_config,
             cadence=timedelta(seconds=settings.race_cadence_seconds),
             live_mode=settings.market_mode == "live",
+            creator_wallet=lambda user_id: first_wallet(identity, user_id),
         ),
         closers=[c for c in (contract_wallets, chain) if c is not None] + [model_router],
     )
@@ -286,7 +288,17 @@ def vault_terms(settings: Settings) -> VaultTerms:
         retries=dict(settings.audition_retries),
         quote_ttl=timedelta(seconds=settings.audition_quote_ttl_seconds),
         refund_ttl=timedelta(seconds=settings.refund_authorization_ttl_seconds),
+        payout_private_key=settings.payout_private_key.get_secret_value(),
     )
+
+
+def first_wallet(identity: IdentityService, user_id: str) -> str | None:
+    """A user's first wallet (where creator shares are paid), or ``None``."""
+    try:
+        wallets = identity.user(user_id).wallets
+    except UserNotFound:
+        return None
+    return wallets[0].address if wallets else None
 
 
 def vault_chain(settings: Settings) -> Web3VaultChain | None:

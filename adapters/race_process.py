@@ -17,8 +17,10 @@ so a worker that dies in between repeats harmless calls.
   every entrant's snapshot is taken at ``ends_at``: the account as its events stood just
   before that instant (the window is ``[live_at, ends_at)``), valued at the marks of that
   instant, so a late worker, or the closing of positions afterwards, changes nothing; the
-  results are ranked (``race_results.py``) and settled with the strikes in one save; the
-  race accounts' positions are then closed (the results no longer depend on them).
+  results are ranked (``race_results.py``); the pool is settled from Economy's closed
+  book (``domain/economy/parimutuel.py``, creators paid at their clone owner's wallet) and
+  the conserved rows are saved with the race and the strikes in one save; the race
+  accounts' positions are then closed (the results no longer depend on them).
 - **Retirements**: clones that reached ``strikes_to_retire`` are retired from the Arena
   through ``Competition.retire_clone`` (the arena worker stops their trading and admits
   the next in line). **Archive** after the retention.
@@ -27,6 +29,7 @@ so a worker that dies in between repeats harmless calls.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -43,6 +46,7 @@ from domain.clones.application import CloneService
 from domain.competition.application import Competition
 from domain.competition.entry import MEMBER_STATES, EntryState
 from domain.economy.application import Economy
+from domain.economy.parimutuel import Finish, Settlement, Ticket, settle_pool
 from domain.lifecycle.application import Lifecycle
 from domain.lifecycle.race import (
     Race,
@@ -53,7 +57,7 @@ from domain.lifecycle.race import (
     slot_start,
 )
 from domain.lifecycle.race_config import RaceConfig
-from domain.lifecycle.race_results import EntrantSnapshot, rank_results
+from domain.lifecycle.race_results import EntrantResult, EntrantSnapshot, rank_results
 from domain.lifecycle.race_selection import hashed_rotation
 from domain.market.health import HealthState
 from domain.prop.application import PropLedger
@@ -84,6 +88,7 @@ class RaceDesk:
     config: RaceConfig
     cadence: timedelta
     live_mode: bool
+    creator_wallet: Callable[[str], str | None]
 
     def slot(self, now: datetime) -> int:
         """The cadence slot of ``now``."""
@@ -223,12 +228,34 @@ class RaceDesk:
 
     def _settle(self, race: Race) -> None:
         snapshots = [_snapshot_of(d) for d in race.snapshots]
-        self.lifecycle.settle_race(race.id, rank_results(snapshots, race.config))
+        results = rank_results(snapshots, race.config)
+        settlement = self._pool_settlement(race, results)
+        if not settlement.conserved:  # never recorded: an operator must look
+            raise RuntimeError(f"race={race.id} settlement does not conserve the pool")
+        self.lifecycle.settle_race(race.id, results, settlement.to_document())
         for snapshot in snapshots:
             account_id = UUID(snapshot.account_id)
             account = self.prop.account(account_id)
             if any(p["size"] != 0 for p in account.positions.values()):
                 self.prop.close_all(account_id, admin=RACES_ADMIN)
+
+    def _pool_settlement(self, race: Race, results: list[EntrantResult]) -> Settlement:
+        """The pool's rows from the closed book and the final results (``parimutuel``)."""
+        book = self.economy.close_book(race.id)
+        tickets = [
+            Ticket(t["ticket_id"], t["payer"], t["clone_id"], int(t["stake_wei"]))
+            for t in ([] if book is None else book.tickets)
+        ]
+        owners = {e["clone_id"]: e["user_id"] for e in race.entrants}
+        finishes = [
+            Finish(
+                r.snapshot.clone_id,
+                r.rank,
+                self.creator_wallet(owners.get(r.snapshot.clone_id, "")),
+            )
+            for r in results
+        ]
+        return settle_pool(tickets, finishes, race.config.pool_rules)
 
     def _snapshot(self, race: Race, entrant: dict[str, str], account_id: UUID) -> EntrantSnapshot:
         end = race.ends_at

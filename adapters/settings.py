@@ -41,6 +41,7 @@ DEV_VAULT_CHAIN_ID = 84532
 DEV_VAULT_CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 DEV_VAULT_SIGNER = "0x5d5c99EdF529335160FF180fA141Dd4967fc00D2"
 DEV_REFUND_PRIVATE_KEY = "0x" + "b2" * 32
+DEV_PAYOUT_PRIVATE_KEY = "0x" + "f6" * 32
 DEFAULT_AUDITION_FEES_WEI = {
     "starter": str(10**16),  # 0.01 ETH
     "builder": str(3 * 10**16),  # 0.03 ETH
@@ -210,6 +211,7 @@ class Settings(BaseSettings):
     vault_contract: str = DEV_VAULT_CONTRACT
     vault_signer: str = DEV_VAULT_SIGNER
     refund_private_key: SecretStr = SecretStr(DEV_REFUND_PRIVATE_KEY)
+    payout_private_key: SecretStr = SecretStr(DEV_PAYOUT_PRIVATE_KEY)
     audition_fee_wei: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_AUDITION_FEES_WEI)
     )
@@ -414,6 +416,8 @@ class Settings(BaseSettings):
             problems.append("CLASH_REFUND_PRIVATE_KEY uses the development key")
         if self.vault_signer == DEV_VAULT_SIGNER:
             problems.append("CLASH_VAULT_SIGNER is the development signer")
+        if self.payout_private_key.get_secret_value() == DEV_PAYOUT_PRIVATE_KEY:
+            problems.append("CLASH_PAYOUT_PRIVATE_KEY uses the development key")
         return problems
 
     @property

@@ -21,7 +21,9 @@ A voided audition's refund (id ``voided_refund_id_for(audition)``) spends no rec
 of its own: it returns the money its audition's purchase received, so it counts against
 that purchase's receipt (and "refunds never above fees paid" sums both kinds). Given the
 lifecycle application, the audition checks of ``projections/audition_audit.py`` run too:
-every consumed attempt belongs to one audition, every voided audition has one refund.
+every consumed attempt belongs to one audition, every voided audition has one refund; and
+``projections/race_pool_audit.py``: race pools conserved, tickets settled once,
+authorizations matching the settlement rows, no wallet refunded more than it paid.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from uuid import UUID
 
 from domain.economy.application import Economy
 from domain.economy.grants import CloneEntitlement, GrantSource
-from domain.economy.nonces import ReceiptNonce
+from domain.economy.nonces import ReceiptKind, ReceiptNonce
 from domain.economy.purchases import (
     AuditionAttempts,
     Purchase,
@@ -42,10 +44,12 @@ from domain.economy.purchases import (
     Refund,
     voided_refund_id_for,
 )
+from domain.economy.tickets import PoolBook, TicketRefund
 from domain.economy.typed_data import address_of_key, recover_typed_signer
 from domain.economy.withdrawals import Withdrawal, withdrawal_nonce_for
 from domain.lifecycle.application import Lifecycle
 from projections.audition_audit import audit_auditions
+from projections.race_pool_audit import audit_race_pools
 
 PAGE = 1000
 
@@ -86,6 +90,9 @@ class _Log:
     fee_grants: dict[str, list[UUID]] = field(default_factory=lambda: defaultdict(list))
     attempts_grants: dict[UUID, list[UUID]] = field(default_factory=lambda: defaultdict(list))
     void_refunds: set[UUID] = field(default_factory=set)
+    ticket_references: set[str] = field(default_factory=set)
+    tickets: set[str] = field(default_factory=set)
+    ticket_refunds: set[str] = field(default_factory=set)
 
 
 def audit_economy(economy: Economy, lifecycle: Lifecycle | None = None) -> EconomyAuditReport:
@@ -117,9 +124,10 @@ def audit_economy(economy: Economy, lifecycle: Lifecycle | None = None) -> Econo
         "withdrawal_signatures": signatures,
     }
     if lifecycle is not None:
-        found, counts = audit_auditions(economy, lifecycle)
-        breaches += [Breach(kind, ids, detail) for kind, ids, detail in found]
-        checked |= counts
+        for audit in (audit_auditions, audit_race_pools):
+            found, counts = audit(economy, lifecycle)
+            breaches += [Breach(kind, ids, detail) for kind, ids, detail in found]
+            checked |= counts
     return EconomyAuditReport(events, checked, totals, tuple(breaches))
 
 
@@ -147,6 +155,12 @@ def _fold(log: _Log, event: Any) -> None:
         log.quotes[event.originator_id] = event
     elif isinstance(event, ReceiptNonce.Consumed):
         log.nonces.append(event)
+        if event.kind == ReceiptKind.TICKET.value:
+            log.ticket_references.add(event.reference)
+    elif isinstance(event, PoolBook.TicketPlaced):
+        log.tickets.add(str(event.ticket_id))
+    elif isinstance(event, TicketRefund.Opened):
+        log.ticket_refunds.add(str(event.originator_id))
     elif isinstance(event, CloneEntitlement.TierGranted):
         if event.source == GrantSource.AUDITION_FEE.value:
             log.fee_grants[str(event.reference)].append(event.originator_id)
@@ -223,6 +237,9 @@ def _receipts(log: _Log, economy: Economy) -> tuple[dict[UUID, tuple[str, int]],
                 )
             )
     for (signer, nonce), consumptions in spent.items():
+        if all(c.kind == ReceiptKind.TICKET.value for c in consumptions):
+            breaches += _ticket_nonce(log, signer, nonce, consumptions)
+            continue
         on_it = records.get((signer, nonce), [])
         if any(i in log.purchases for i in on_it):
             continue
@@ -239,6 +256,18 @@ def _receipts(log: _Log, economy: Economy) -> tuple[dict[UUID, tuple[str, int]],
             )
     breaches += _void_refund_keys(log, keys)
     return keys, breaches
+
+
+def _ticket_nonce(
+    log: _Log, signer: str, nonce: int, consumptions: list[ReceiptNonce.Consumed]
+) -> list[Breach]:
+    """A ticket receipt's nonce paid for exactly one placed ticket or one ticket refund."""
+    paid = [c.reference for c in consumptions if c.reference in log.tickets | log.ticket_refunds]
+    if len(consumptions) == 1 and len(paid) == 1:
+        return []
+    ids = tuple(str(c.originator_id) for c in consumptions)
+    detail = f"signer={signer} nonce={nonce} pays {len(paid)} tickets or ticket refunds, expected 1"
+    return [Breach("receipt_nonces_unique", ids, detail)]
 
 
 def _is_void_refund(opened: Refund.Opened) -> bool:

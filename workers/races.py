@@ -3,8 +3,9 @@
 Each step catches the races read model up, then yields ``schedule:<slot>`` when the market
 clock's slot has no race yet (the race id derives from the slot: two schedulers, or one
 restarted mid-race, create it once) and ``race:<id>`` for every unfinished race with a
-transition due at the market clock's now. Items are per race so the runtime leases, retries
-and dead-letters each race on its own.
+transition due at the market clock's now. Each step also lets Economy's settlement policy
+catch up (payment facts of settled races, refunds of cancelled ones). Items are per race
+so the runtime leases, retries and dead-letters each race on its own.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from adapters.bootstrap import Container
+from adapters.settlement_policy import SettlementPolicy
 from domain.lifecycle.race import race_id_for
 from projections.races import RacesProjection, unfinished_races
 from projections.runner import ProjectionRunner
@@ -34,6 +36,7 @@ class RaceWorker:
     def pending(self, now: datetime) -> Sequence[WorkItem]:
         """The slot's scheduling (once), and each race with a transition due."""
         _runner(self.container).catch_up()
+        settlement_policy(self.container).catch_up()
         desk = self.container.races
         market_now = self.container.market_clock.now()
         items = []
@@ -59,6 +62,13 @@ class RaceWorker:
                 self._scheduled = slot  # else: try again while the slot lasts (too few members)
             return
         desk.advance(UUID(value), market_now)
+
+
+def settlement_policy(container: Container) -> SettlementPolicy:
+    """Economy's follower of settled and cancelled races (payment facts, once)."""
+    return SettlementPolicy(
+        container.database, container.lifecycle, container.economy, container.service_clock.now
+    )
 
 
 def _runner(container: Container) -> ProjectionRunner:

@@ -23,6 +23,8 @@ from api.pagination import Cursor, PageSize, decode_cursor, encode_cursor
 from api.schemas.economy import (
     AttemptsPublic,
     FeeSubmit,
+    PayoutPublic,
+    PayoutsPage,
     PurchasePublic,
     PurchasesPage,
     QuoteCreate,
@@ -149,3 +151,12 @@ def attempts(clone_id: str, user: CurrentUser, container: ContainerDep) -> Attem
     clone = owned_clone(container, clone_id, user)
     granted, remaining = container.economy.attempts(clone.id)
     return AttemptsPublic(clone_id=str(clone.id), granted=granted, remaining=remaining)
+
+
+@router.get("/payouts")
+def payouts(user: CurrentUser, container: ContainerDep) -> PayoutsPage:
+    """The caller's payout authorizations with live signatures (payouts, creator shares,
+    refunds), signed by the payout key when first read and re-signed with the same nonce
+    once expired."""
+    rows = container.economy.payouts([w.address for w in user.wallets])
+    return PayoutsPage(data=[PayoutPublic.of(row, signed) for row, signed in rows])

@@ -81,6 +81,7 @@ def get_race(race_id: str, container: ContainerDep) -> RacePublic:
         standings=_standings(container, race) if live else None,
         results=result_documents(race.results or race.snapshots) or None,
         struck_out=race.struck_out,
+        settlement=race.settlement or None,
     )
 
 

@@ -13,7 +13,9 @@ from uuid import UUID
 from pydantic import Field
 
 from api.schemas.base import ApiModel
+from domain.economy.payouts import SignedPayout
 from domain.economy.purchases import Purchase, Quote, Refund
+from domain.economy.race_payments import PayoutAuthorization
 from domain.economy.withdrawals import SignedWithdrawal
 
 
@@ -173,3 +175,39 @@ class AttemptsPublic(ApiModel):
     clone_id: str
     granted: int
     remaining: int
+
+
+class PayoutPublic(ApiModel):
+    """A payout authorization: the payout key's ``Payout`` the vault pays out once."""
+
+    id: str
+    race_id: str
+    kind: str
+    recipient: str
+    amount_wei: str
+    nonce: str
+    deadline: datetime
+    typed_data: dict[str, Any]
+    signature: str
+
+    @classmethod
+    def of(cls, row: PayoutAuthorization, signed: SignedPayout) -> PayoutPublic:
+        """Build from the economy's row and its live signature."""
+        message = signed.typed_data["message"]
+        return cls(
+            id=str(row.id),
+            race_id=str(row.race_id),
+            kind=row.kind,
+            recipient=row.recipient,
+            amount_wei=str(row.amount_wei),
+            nonce=str(message["nonce"]),
+            deadline=datetime.fromtimestamp(int(message["deadline"]), tz=UTC),
+            typed_data=signed.typed_data,
+            signature=signed.signature,
+        )
+
+
+class PayoutsPage(ApiModel):
+    """The caller's payout authorizations (every wallet), oldest first."""
+
+    data: list[PayoutPublic]

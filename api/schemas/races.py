@@ -87,6 +87,7 @@ class RacePublic(ApiModel):
     standings: list[Standing] | None
     results: list[dict[str, Any]] | None
     struck_out: list[str]
+    settlement: dict[str, Any] | None = None
 
 
 def result_documents(results: list[dict[str, Any]]) -> list[dict[str, Any]]:

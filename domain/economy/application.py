@@ -9,6 +9,7 @@ configured one), or by a table handed in.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,8 @@ from domain.economy.confirmations import PaymentConfirmations, require_confirmed
 from domain.economy.errors import ReceiptRejected, TierNotInTable, VaultMisconfigured
 from domain.economy.grants import CloneEntitlement, GrantSource, entitlement_id_for
 from domain.economy.nonces import ReceiptKind, ReceiptNonce, consume, nonce_id_for
+from domain.economy.parimutuel import PoolRules, Ticket, settle_pool
+from domain.economy.payouts import Payout, SignedPayout, payout_nonce_for, sign_payout
 from domain.economy.purchases import (
     AuditionAttempts,
     PaymentIndex,
@@ -40,6 +43,14 @@ from domain.economy.purchases import (
     purchase_id_for,
     refund_id_for,
     voided_refund_id_for,
+)
+from domain.economy.race_payments import (
+    PayoutAuthorization,
+    PayoutIndex,
+    RaceSettlement,
+    authorization_id_for,
+    payout_index_id_for,
+    settlement_id_for,
 )
 from domain.economy.receipts import (
     FeeReceipt,
@@ -81,10 +92,18 @@ class VaultTerms:
     retries: Mapping[str, int]
     quote_ttl: timedelta
     refund_ttl: timedelta
+    payout_private_key: str = ""
 
     def __post_init__(self) -> None:
         if address_of_key(self.refund_private_key).lower() == self.vault_signer.lower():
             raise VaultMisconfigured("the refund key must not be the vault signer's key")
+        if self.payout_private_key:
+            payout = address_of_key(self.payout_private_key).lower()
+            if payout in (
+                self.vault_signer.lower(),
+                address_of_key(self.refund_private_key).lower(),
+            ):
+                raise VaultMisconfigured("the payout key must be neither the vault's nor refunds'")
 
 
 @dataclass(frozen=True)
@@ -592,7 +611,10 @@ class Economy(ClashApplication):
                     terms.vault_signer, receipt.nonce, ReceiptKind.TICKET, str(refund.id)
                 )
                 index.list("ticket_refund", refund.id)
-                self.save(refund, spend, index)
+                rows = self._authorizations(
+                    race_id, [("refund", receipt.payer, receipt.amount_wei, str(refund.id))]
+                )
+                self.save(refund, spend, index, *rows)
                 return PlacedTicket(None, refund)
             spend = consume(terms.vault_signer, receipt.nonce, ReceiptKind.TICKET, str(ticket_id))
             fresh.trigger_event(TicketQuote.Used, ticket_id=ticket_id)
@@ -627,6 +649,117 @@ class Economy(ClashApplication):
                 tickets.append(_placed(book, quote.ticket_id))
         refunded = (self._find(i, TicketRefund) for i in records.get("ticket_refund", []))
         return tickets, [r for r in refunded if r is not None]
+
+    # --- race settlement and payouts ------------------------------------------------------
+
+    def record_settlement(self, race_id: UUID, settlement: dict[str, Any]) -> RaceSettlement:
+        """Turn a race's settlement rows into payment facts, once (the policy calls this)."""
+
+        def command() -> RaceSettlement:
+            found = self._find(settlement_id_for(race_id), RaceSettlement)
+            if found is not None:
+                return found
+            grouped: dict[tuple[str, str], int] = defaultdict(int)
+            for row in settlement.get("payments", []):
+                grouped[(row["kind"], row["recipient"])] += int(row["amountWei"])
+            rows = [(kind, who, amount, "") for (kind, who), amount in grouped.items() if amount]
+            changed = self._authorizations(race_id, rows)
+            totals = {
+                key: str(settlement[key])
+                for key in settlement
+                if key.endswith("Wei") and isinstance(settlement[key], str)
+            }
+            record = RaceSettlement.record(
+                race_id,
+                method=str(settlement.get("method", "")),
+                totals=totals,
+                digest=str(settlement.get("digest", "")),
+                authorizations=len(rows),
+            )
+            self.save(record, *changed)
+            return record
+
+        return self.run_command(command)
+
+    def refund_cancelled_race(self, race_id: UUID) -> RaceSettlement:
+        """Refund every stake of a cancelled race (the policy calls this once)."""
+        book = self._find(book_id_for(race_id), PoolBook)
+        tickets = [
+            Ticket(t["ticket_id"], t["payer"], t["clone_id"], int(t["stake_wei"]))
+            for t in ([] if book is None else book.tickets)
+        ]
+        settlement = settle_pool(tickets, [], PoolRules(), cancelled=True)
+        return self.record_settlement(race_id, settlement.to_document())
+
+    def settlement_of(self, race_id: UUID) -> RaceSettlement | None:
+        """The race's recorded settlement, or ``None``."""
+        return self._find(settlement_id_for(race_id), RaceSettlement)
+
+    def payouts(self, wallets: list[str]) -> list[tuple[PayoutAuthorization, SignedPayout]]:
+        """The wallets' payout authorizations, each with a live signature (signed if need be)."""
+        found = []
+        for wallet in wallets:
+            index = self._find(payout_index_id_for(wallet), PayoutIndex)
+            for authorization_id in [] if index is None else index.authorizations:
+                found.append(self._signed(authorization_id))
+        return found
+
+    def _signed(self, authorization_id: UUID) -> tuple[PayoutAuthorization, SignedPayout]:
+        terms = self._terms()
+        if not terms.payout_private_key:
+            raise VaultMisconfigured("no payout key is configured")
+
+        def command() -> tuple[PayoutAuthorization, SignedPayout]:
+            row = self._find(authorization_id, PayoutAuthorization)
+            if row is None:
+                raise VaultMisconfigured(f"authorization={authorization_id} is listed but missing")
+            now = epoch_seconds(self.clock.now())
+            if row.deadline is None or row.deadline <= now or row.signature is None:
+                deadline = epoch_seconds(self.clock.now() + terms.refund_ttl)
+                payout = self._payout_terms(row, deadline)
+                signed = sign_payout(
+                    payout, domain=terms.domain, private_key=terms.payout_private_key
+                )
+                row.sign(deadline, signed.signature)
+                self.save(row)
+                return row, signed
+            payout = self._payout_terms(row, row.deadline)
+            return row, SignedPayout(payout.document(terms.domain), row.signature)
+
+        return self.run_command(command)
+
+    @staticmethod
+    def _payout_terms(row: PayoutAuthorization, deadline: int) -> Payout:
+        return Payout(
+            row.recipient, row.amount_wei, str(row.race_id), payout_nonce_for(row.id), deadline
+        )
+
+    def _authorizations(
+        self, race_id: UUID, rows: list[tuple[str, str, int, str]]
+    ) -> list[ClashAggregate]:
+        """Authorization rows ``(kind, recipient, amount, source)`` and their indexes."""
+        changed: list[ClashAggregate] = []
+        indexes: dict[str, PayoutIndex] = {}
+        for kind, recipient, amount, source in rows:
+            row_id = authorization_id_for(race_id, kind, recipient, source)
+            if self._find(row_id, PayoutAuthorization) is not None:
+                continue
+            changed.append(
+                PayoutAuthorization.open(
+                    row_id,
+                    race_id=race_id,
+                    kind=kind,
+                    recipient=recipient,
+                    amount_wei=str(amount),
+                    rows=1,
+                )
+            )
+            key = recipient.lower()
+            if key not in indexes:
+                index = self._find(payout_index_id_for(recipient), PayoutIndex)
+                indexes[key] = index or PayoutIndex.open(recipient)
+            indexes[key].list(row_id)
+        return changed + [i for i in indexes.values() if i.pending_events]
 
     def _on_book(self, race_id: UUID, change: Any) -> PoolBook | None:
         def command() -> PoolBook | None:

@@ -21,7 +21,8 @@ where it is paid. The rules (issue 10, notes/trading-math.md 6.3, "W2"):
    weights renormalise over the backed ones).
 6. **Minus pool** (``P < 0``, the paid stakes exceed ``N``): a pure share-weighted split,
    ``floor(N * s * w_c / sum_j(S_j * w_j))`` (``share_weighted``).
-7. **Breakage**: ``N`` minus the floored payouts, to the protocol, recorded.
+7. **Breakage**: ``N`` minus the floored payouts, to the protocol, recorded. A losing
+   ticket gets a payout row of 0, so every ticket is settled by exactly one row.
 8. **Creators**: the creator pool is split among the creators of the clones with weight > 0
    by the same weights, floored; a share with no creator and the remainder are
    ``creator_unclaimed``, to the protocol.
@@ -221,7 +222,8 @@ def _payouts(
     payouts = []
     for ticket in live:
         weight = paid.get(ticket.clone_id)
-        if weight is None:
+        if weight is None:  # a losing ticket: settled, for nothing
+            payouts.append(Payment("payout", ticket.holder, 0, ticket.ticket_id, ticket.clone_id))
             continue
         if profit >= 0:
             amount = floor(ticket.stake_wei * (1 + profit * weight / units))

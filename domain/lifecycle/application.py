@@ -180,8 +180,13 @@ class Lifecycle(ClashApplication):
 
         return self.run_command(command)
 
-    def settle_race(self, race_id: UUID, results: list[EntrantResult]) -> Race:
-        """Record the results and the strikes they carry in one save; name who struck out."""
+    def settle_race(
+        self,
+        race_id: UUID,
+        results: list[EntrantResult],
+        settlement: dict[str, Any] | None = None,
+    ) -> Race:
+        """Record the results, the pool's settlement rows and the strikes in one save."""
 
         def command() -> Race:
             race = self.race(race_id)
@@ -195,7 +200,7 @@ class Lifecycle(ClashApplication):
                     records[clone_id] = self._strikes(clone_id) or CloneStrikes.open(clone_id)
                 records[clone_id].strike(race.id, result.dnf or "race result")
             struck_out = [str(c) for c, record in records.items() if record.count >= limit]
-            race.settle([r.to_document() for r in results], struck_out)
+            race.settle([r.to_document() for r in results], struck_out, settlement)
             self.save(race, *records.values())
             return race
 

@@ -126,11 +126,13 @@ class Race(ClashAggregate):
         TOPIC = "lifecycle.Race.RaceSettled"
         results: list[dict[str, Any]]
         struck_out: list[str]
+        settlement: dict[str, Any]
 
         def apply(self, aggregate: Race) -> None:
             aggregate.state = RaceState.SETTLED
             aggregate.results = list(self.results)
             aggregate.struck_out = list(self.struck_out)
+            aggregate.settlement = dict(self.settlement)
             aggregate.settled_at = self.timestamp
 
     class RetirementsApplied(Event):
@@ -182,6 +184,7 @@ class Race(ClashAggregate):
         self.snapshots: list[dict[str, Any]] = []
         self.results: list[dict[str, Any]] = []
         self.struck_out: list[str] = []
+        self.settlement: dict[str, Any] = {}
         self.retirements_done = False
         self.settled_at: datetime | None = None
         self.reason: str | None = None
@@ -250,10 +253,17 @@ class Race(ClashAggregate):
         self._due(self.ends_at, now)
         self.trigger_event(self.SettlingStarted, snapshots=snapshots)
 
-    def settle(self, results: list[dict[str, Any]], struck_out: list[str]) -> None:
-        """Record the results (immutable from here on)."""
+    def settle(
+        self,
+        results: list[dict[str, Any]],
+        struck_out: list[str],
+        settlement: dict[str, Any] | None = None,
+    ) -> None:
+        """Record the results and the pool's settlement rows (immutable from here on)."""
         self._require(RaceState.SETTLING)
-        self.trigger_event(self.RaceSettled, results=results, struck_out=struck_out)
+        self.trigger_event(
+            self.RaceSettled, results=results, struck_out=struck_out, settlement=settlement or {}
+        )
 
     def apply_retirements(self, retired: list[str]) -> None:
         """Record that the struck-out clones were retired from the Arena."""

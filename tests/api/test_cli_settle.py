@@ -18,7 +18,7 @@ def test_simulate_prints_the_notes_example_to_the_wei() -> None:
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     payouts = {p["cloneId"]: p["amountWei"] for p in rows["payments"] if p["kind"] == "payout"}
-    assert payouts == {"B": "350", "A": "444", "D": "105"}
+    assert payouts == {"B": "350", "A": "444", "D": "105", "C": "0"}  # C's ticket lost
     assert (rows["rakeWei"], rows["breakageWei"], rows["conserved"]) == ("100", "1", True)
     assert rows["digest"].startswith("sha256:")
     again = CliRunner().invoke(app, ["settle", "simulate", str(EXAMPLE)])

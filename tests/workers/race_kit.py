@@ -51,6 +51,7 @@ def racer(
     score: str,
     *,
     revert: bool = False,
+    owner: str = "u",
 ) -> str:
     """A clone trading ``trend(*variant)`` with a public profile and a passed audition."""
     container = world.world.container
@@ -62,5 +63,5 @@ def racer(
         clone_id, known_assets=ASSETS, table=container.tiers
     ).value
     publish_profile(container, clone_id, name)
-    passed_audition(container, clone_id, score, version_id=version.id, owner="u")
+    passed_audition(container, clone_id, score, version_id=version.id, owner=owner)
     return str(clone_id)
