@@ -241,10 +241,10 @@ class RaceDesk:
 
     def _pool_settlement(self, race: Race, results: list[EntrantResult]) -> Settlement:
         """The pool's rows from the closed book and the final results (``parimutuel``)."""
-        book = self.economy.close_book(race.id)
+        self.economy.close_book(race.id)
         tickets = [
             Ticket(t["ticket_id"], t["payer"], t["clone_id"], int(t["stake_wei"]))
-            for t in ([] if book is None else book.tickets)
+            for t in self.economy.book_tickets(race.id)
         ]
         owners = {e["clone_id"]: e["user_id"] for e in race.entrants}
         finishes = [

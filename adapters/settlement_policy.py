@@ -1,6 +1,7 @@
 """The settlement policy: Economy records every race's payment facts exactly once.
 
-Lifecycle saves a race's settlement rows with the race (``RaceSettled``); Economy owns
+Lifecycle saves a race's settlement rows with the race (``PoolSettlement.Recorded``, in
+the save of ``RaceSettled``); Economy owns
 payment facts, so this policy follows the lifecycle log with tracking
 (``adapters/tracked_policy.py``) and records them: the race's settlement and one payout
 authorization per (recipient, kind), every id derived from the race and the row, so a row
@@ -18,6 +19,7 @@ from adapters.database import Database
 from adapters.tracked_policy import TrackedPolicy
 from domain.economy.application import Economy
 from domain.lifecycle.application import Lifecycle
+from domain.lifecycle.pool_settlement import PoolSettlement
 from domain.lifecycle.race import Race
 
 
@@ -38,9 +40,9 @@ class SettlementPolicy(TrackedPolicy):
 
     def act(self, event: Any) -> int:
         """Record a settlement or a cancellation's refunds (once)."""
-        if isinstance(event, Race.RaceSettled) and event.settlement:
-            existed = self.economy.settlement_of(event.originator_id) is not None
-            self.economy.record_settlement(event.originator_id, event.settlement)
+        if isinstance(event, PoolSettlement.Recorded):
+            existed = self.economy.settlement_of(event.race_id) is not None
+            self.economy.record_settlement(event.race_id, event.rows)
             return int(not existed)
         if isinstance(event, Race.RaceCancelled):
             existed = self.economy.settlement_of(event.originator_id) is not None

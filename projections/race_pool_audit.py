@@ -23,6 +23,7 @@ from uuid import UUID
 from domain.application import ClashApplication
 from domain.economy.race_payments import PayoutAuthorization, RaceSettlement
 from domain.economy.tickets import PoolBook, TicketRefund
+from domain.lifecycle.pool_settlement import PoolSettlement
 from domain.lifecycle.race import Race
 
 PAGE = 1000
@@ -54,8 +55,8 @@ def audit_race_pools(
     """Return the breaches ``(kind, ids, detail)`` and how many facts each check covered."""
     facts = _Facts()
     for event in _events(lifecycle):
-        if isinstance(event, Race.RaceSettled) and event.settlement:
-            facts.settlements[event.originator_id] = event.settlement
+        if isinstance(event, PoolSettlement.Recorded):
+            facts.settlements[event.race_id] = event.rows
         elif isinstance(event, Race.RaceCancelled):
             facts.cancelled.add(event.originator_id)
     for event in _events(economy):

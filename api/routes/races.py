@@ -7,12 +7,13 @@
 - ``GET /v1/hall-of-fame``: Arena-retired clones (never moderation-retired ones) with at
   least ``CLASH_HALL_OF_FAME_MIN_RACES`` settled races and ``..._MIN_PODIUMS`` podiums.
 - ``POST /v1/admin/races/{id}/cancel {reason}``: before the race goes live.
+- ``GET /v1/admin/races/{id}/settlement``: a settled race's pool rows (every payment).
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
@@ -135,6 +136,16 @@ def hall_of_fame(container: ContainerDep) -> HallOfFame:
         min_podiums=settings.hall_of_fame_min_podiums,
         members=members,
     )
+
+
+@router.get("/v1/admin/races/{race_id}/settlement", tags=["admin"])
+def race_settlement(race_id: str, _: AdminUser, container: ContainerDep) -> dict[str, Any]:
+    """A settled race's pool rows: every payout, refund and creator share (wallets included)."""
+    found = _race_id(race_id)
+    rows = container.lifecycle.pool_settlement(found)
+    if rows is None:
+        raise RaceNotFound(race=race_id[:64], settlement="none recorded")
+    return rows
 
 
 @router.post("/v1/admin/races/{race_id}/cancel", tags=["admin"])

@@ -114,7 +114,7 @@ def pool(race_id: str, container: ContainerDep) -> PoolPublic:
         close_at=race.launch_at,
         closed=book is not None and book.closed,
         cancelled=book is not None and book.cancelled,
-        tickets=0 if book is None else len(book.tickets),
+        tickets=0 if book is None else book.count,
         gross_wei=str(gross),
         entries=[_entry(clone, staked, gross, net) for clone, staked in sorted(totals.items())],
         digest=None if book is None else book.digest,

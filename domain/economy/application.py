@@ -69,6 +69,7 @@ from domain.economy.tickets import (
     book_id_for,
     ticket_id_for,
     ticket_refund_id_for,
+    ticket_row,
 )
 from domain.economy.typed_data import VaultDomain, address_of_key, epoch_seconds
 from domain.economy.withdrawals import (
@@ -115,9 +116,11 @@ class Submitted:
 
 
 class Economy(ClashApplication):
-    """Payment facts and entitlements; today, the tier grants of clones."""
+    """Payment facts: tier grants, audition fees, refunds, race tickets, payouts."""
 
     name = "economy"
+    # A race's book takes every ticket of the race: snapshots keep loading it cheap.
+    snapshotting_intervals = {PoolBook: 100}
 
     def __init__(
         self,
@@ -616,11 +619,14 @@ class Economy(ClashApplication):
                 )
                 self.save(refund, spend, index, *rows)
                 return PlacedTicket(None, refund)
+            placed = book.pending_events[-1]
+            if not isinstance(placed, PoolBook.TicketPlaced):
+                raise RuntimeError("a placed ticket's event is the book's last")
             spend = consume(terms.vault_signer, receipt.nonce, ReceiptKind.TICKET, str(ticket_id))
             fresh.trigger_event(TicketQuote.Used, ticket_id=ticket_id)
             index.list("ticket_quote", fresh.id)
             self.save(book, spend, fresh, index)
-            return PlacedTicket(_placed(book, ticket_id), None)
+            return PlacedTicket({**ticket_row(placed), "race_id": str(race_id)}, None)
 
         return self.run_command(command)
 
@@ -636,17 +642,14 @@ class Economy(ClashApplication):
         """The user's placed tickets (with their race) and ticket refunds, oldest first."""
         index = self._find(index_id_for(user_id), PaymentIndex)
         records = {} if index is None else index.records
-        books: dict[UUID, PoolBook | None] = {}
         tickets = []
         for quote_id in records.get("ticket_quote", []):
             quote = self._find(quote_id, TicketQuote)
             if quote is None or quote.ticket_id is None:
                 continue
-            if quote.race_id not in books:
-                books[quote.race_id] = self._find(book_id_for(quote.race_id), PoolBook)
-            book = books[quote.race_id]
-            if book is not None:
-                tickets.append(_placed(book, quote.ticket_id))
+            placed = self._placed_ticket(quote.race_id, quote.ticket_id)
+            if placed is not None:
+                tickets.append(placed)
         refunded = (self._find(i, TicketRefund) for i in records.get("ticket_refund", []))
         return tickets, [r for r in refunded if r is not None]
 
@@ -683,13 +686,23 @@ class Economy(ClashApplication):
 
     def refund_cancelled_race(self, race_id: UUID) -> RaceSettlement:
         """Refund every stake of a cancelled race (the policy calls this once)."""
-        book = self._find(book_id_for(race_id), PoolBook)
         tickets = [
             Ticket(t["ticket_id"], t["payer"], t["clone_id"], int(t["stake_wei"]))
-            for t in ([] if book is None else book.tickets)
+            for t in self.book_tickets(race_id)
         ]
         settlement = settle_pool(tickets, [], PoolRules(), cancelled=True)
         return self.record_settlement(race_id, settlement.to_document())
+
+    def book_tickets(self, race_id: UUID) -> list[dict[str, str]]:
+        """Every ticket placed in the race's book, in order (its ``TicketPlaced`` events)."""
+        events = self.repository.event_store.get(book_id_for(race_id))
+        return [ticket_row(e) for e in events if isinstance(e, PoolBook.TicketPlaced)]
+
+    def _placed_ticket(self, race_id: UUID, ticket_id: UUID) -> dict[str, str] | None:
+        found = next(
+            (t for t in self.book_tickets(race_id) if t["ticket_id"] == str(ticket_id)), None
+        )
+        return None if found is None else {**found, "race_id": str(race_id)}
 
     def settlement_of(self, race_id: UUID) -> RaceSettlement | None:
         """The race's recorded settlement, or ``None``."""
@@ -779,9 +792,9 @@ class Economy(ClashApplication):
         ticket_id = ticket_id_for(nonce_id)
         quote = self._find(quote_id, TicketQuote)
         if quote is not None and quote.ticket_id == ticket_id:
-            book = self._find(book_id_for(quote.race_id), PoolBook)
-            if book is not None:
-                return PlacedTicket(_placed(book, ticket_id), None)
+            placed = self._placed_ticket(quote.race_id, ticket_id)
+            if placed is not None:
+                return PlacedTicket(placed, None)
         refund = self._find(ticket_refund_id_for(nonce_id), TicketRefund)
         if refund is not None and refund.quote_id == quote_id:
             return PlacedTicket(None, refund)
@@ -839,11 +852,6 @@ class PlacedTicket:
 
     ticket: dict[str, str] | None
     refund: TicketRefund | None
-
-
-def _placed(book: PoolBook, ticket_id: UUID) -> dict[str, str]:
-    found = next(t for t in book.tickets if t["ticket_id"] == str(ticket_id))
-    return {**found, "race_id": str(book.race_id)}
 
 
 def _ticket_mismatch(quote: TicketQuote, receipt: TicketReceipt, now: int) -> str | None:

@@ -286,3 +286,6 @@ def _check(tickets: list[Ticket], finishes: list[Finish]) -> None:
     for finish in finishes:
         if finish.rank is not None and (not isinstance(finish.rank, int) or finish.rank < 1):
             raise PoolInvalid(f"clone={finish.clone_id} rank must be a positive integer")
+    ranks = sorted(f.rank for f in finishes if f.rank is not None)
+    if ranks != [ranks.index(r) + 1 for r in ranks]:
+        raise PoolInvalid(f"ranks={ranks} are not a standard competition ranking (1, 1, 3...)")

@@ -5,9 +5,11 @@ judged against the **market time** the caller hands in and the close time record
 book when it opened (the race's ``launch_at``), never against a possibly lagging race state.
 
 - :class:`TicketQuote`: a stake on one clone of one race, at a price in wei, for a while.
-- :class:`PoolBook`: one per race (id from the race); every placed ticket, totals per clone
-  and per user. Placing checks the window, the race's entrants and the per-user cap in the
-  same aggregate, so racing submissions cannot overfill a cap or slip past the close.
+- :class:`PoolBook`: one per race (id from the race): totals per clone and per user and a
+  digest chained over every placed ticket (the tickets are its ``TicketPlaced`` events, read
+  by ``Economy.book_tickets``; the state stays small and is snapshotted). Placing checks
+  the window, the race's entrants and the per-user cap in the same aggregate, so racing
+  submissions cannot overfill a cap or slip past the close.
   ``BookClosed`` freezes it with its totals and a digest; settlement reads only a closed
   book. ``BookCancelled`` marks a cancelled race (every stake is then refunded).
 - :class:`TicketRefund`: a genuine receipt of the user's money that could not become a ticket
@@ -141,16 +143,17 @@ class PoolBook(ClashAggregate):
         market_at: datetime
 
         def apply(self, aggregate: PoolBook) -> None:
-            aggregate.tickets = [
-                *aggregate.tickets,
-                {
-                    "ticket_id": str(self.ticket_id),
-                    "user_id": self.user_id,
-                    "payer": self.payer,
-                    "clone_id": self.clone_id,
-                    "stake_wei": self.stake_wei,
-                },
-            ]
+            stake = int(self.stake_wei)
+            aggregate.staked = {
+                **aggregate.staked,
+                self.clone_id: aggregate.staked.get(self.clone_id, 0) + stake,
+            }
+            aggregate.by_user = {
+                **aggregate.by_user,
+                self.user_id: aggregate.by_user.get(self.user_id, 0) + stake,
+            }
+            aggregate.count += 1
+            aggregate.chain = chain_digest(aggregate.chain, ticket_row(self))
 
     class BookClosed(Event):
         TOPIC = "economy.PoolBook.BookClosed"
@@ -171,7 +174,10 @@ class PoolBook(ClashAggregate):
     def __init__(self, *, race_id: UUID, close_at: datetime, clones: list[str], user_cap_wei: str):
         self.race_id, self.close_at, self.clones = race_id, close_at, list(clones)
         self.user_cap_wei = int(user_cap_wei)
-        self.tickets: list[dict[str, str]] = []
+        self.staked: dict[str, int] = {}
+        self.by_user: dict[str, int] = {}
+        self.count = 0
+        self.chain = GENESIS
         self.closed = False
         self.cancelled = False
         self.digest: str | None = None
@@ -192,14 +198,11 @@ class PoolBook(ClashAggregate):
 
     def totals(self) -> dict[str, int]:
         """Wei staked per clone (every entrant, zero included)."""
-        found = {clone: 0 for clone in self.clones}
-        for ticket in self.tickets:
-            found[ticket["clone_id"]] += int(ticket["stake_wei"])
-        return found
+        return {clone: self.staked.get(clone, 0) for clone in self.clones}
 
     def staked_by(self, user_id: str) -> int:
         """Wei the user staked on this race."""
-        return sum(int(t["stake_wei"]) for t in self.tickets if t["user_id"] == user_id)
+        return self.by_user.get(user_id, 0)
 
     def place(
         self,
@@ -233,22 +236,38 @@ class PoolBook(ClashAggregate):
         )
 
     def close(self) -> None:
-        """Freeze the book with its totals and a digest (idempotent)."""
+        """Freeze the book with its totals and the digest chained over every ticket."""
         if self.closed:
             return
         totals = {clone: str(amount) for clone, amount in self.totals().items()}
-        canonical = json.dumps(
-            {"race": str(self.race_id), "tickets": self.tickets, "totals": totals},
-            sort_keys=True,
-            separators=(",", ":"),
-        )
-        digest = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
-        self.trigger_event(self.BookClosed, totals=totals, tickets=len(self.tickets), digest=digest)
+        digest = "sha256:" + chain_digest(self.chain, {"race": str(self.race_id), **totals})
+        self.trigger_event(self.BookClosed, totals=totals, tickets=self.count, digest=digest)
 
     def cancel(self, reason: str) -> None:
         """The race was cancelled: nothing more is placed; every stake is refunded."""
         if not self.cancelled:
             self.trigger_event(self.BookCancelled, reason=reason)
+
+
+GENESIS = "0" * 64
+
+
+def ticket_row(placed: PoolBook.TicketPlaced) -> dict[str, str]:
+    """A placed ticket as settlement and the API read it."""
+    return {
+        "ticket_id": str(placed.ticket_id),
+        "user_id": placed.user_id,
+        "payer": placed.payer,
+        "clone_id": placed.clone_id,
+        "stake_wei": placed.stake_wei,
+    }
+
+
+def chain_digest(previous: str, row: dict[str, str]) -> str:
+    """``sha256(previous | canonical row)``: a digest over every ticket in order, kept as
+    the book grows (the book holds totals, not its tickets, so it stays small)."""
+    canonical = json.dumps(row, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{previous}|{canonical}".encode()).hexdigest()
 
 
 class TicketRefund(ClashAggregate):

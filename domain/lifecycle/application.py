@@ -20,6 +20,11 @@ from domain.application import ClashApplication, FactoryBuilder
 from domain.clock import Clock
 from domain.lifecycle.audition import Audition, AuditionNotFound
 from domain.lifecycle.audition_rules import AuditionRuleBook
+from domain.lifecycle.pool_settlement import (
+    PoolSettlement,
+    pool_settlement_id_for,
+    summary_of,
+)
 from domain.lifecycle.race import Race, RaceNotFound, race_id_for
 from domain.lifecycle.race_config import RaceConfig
 from domain.lifecycle.race_results import EntrantResult
@@ -200,11 +205,21 @@ class Lifecycle(ClashApplication):
                     records[clone_id] = self._strikes(clone_id) or CloneStrikes.open(clone_id)
                 records[clone_id].strike(race.id, result.dnf or "race result")
             struck_out = [str(c) for c, record in records.items() if record.count >= limit]
-            race.settle([r.to_document() for r in results], struck_out, settlement)
-            self.save(race, *records.values())
+            summary = None if settlement is None else summary_of(settlement)
+            race.settle([r.to_document() for r in results], struck_out, summary)
+            rows = [] if settlement is None else [PoolSettlement.record(race.id, settlement)]
+            self.save(race, *records.values(), *rows)
             return race
 
         return self.run_command(command)
+
+    def pool_settlement(self, race_id: UUID) -> dict[str, Any] | None:
+        """A settled race's pool rows (every payment), or ``None``."""
+        try:
+            found: object = self.repository.get(pool_settlement_id_for(race_id))
+        except AggregateNotFoundError:
+            return None
+        return found.rows if isinstance(found, PoolSettlement) else None
 
     def strikes(self, clone_id: UUID) -> int:
         """The clone's strikes so far."""

@@ -81,7 +81,11 @@ def test_a_settled_race_pays_its_punters_and_creators_to_the_wei(world: Audition
 
     settled = world.client.get(f"/v1/races/{race['id']}").json()
     assert settled["state"] == "settled"
-    rows = settled["settlement"]
+    summary = settled["settlement"]
+    rows = world.client.get(
+        f"/v1/admin/races/{race['id']}/settlement", headers=admin(world.client)
+    ).json()
+    assert (summary["digest"], summary["payments"]) == (rows["digest"], len(rows["payments"]))
     staked = sum(stake for _, stake in STAKES.values())
     assert int(rows["stakedWei"]) == staked
     spent = sum(int(rows[k]) for k in ("rakeWei", "breakageWei", "creatorUnclaimedWei"))

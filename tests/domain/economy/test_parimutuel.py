@@ -155,6 +155,14 @@ def test_rules_that_cannot_settle_are_refused(rules: dict[str, object]) -> None:
         PoolRules(**rules)  # type: ignore[arg-type]
 
 
+def test_ranks_that_are_no_competition_ranking_are_refused() -> None:
+    finishes = [Finish("A", 2), Finish("B", 2), Finish("C", 3)]  # 1 missing; 3 after a tie
+    with pytest.raises(PoolInvalid):
+        settle_pool(tickets(A=1), finishes, DEFAULT)
+    ties = [Finish("A", 1), Finish("B", 1), Finish("C", 3), Finish("D", None)]
+    assert settle_pool(tickets(A=1, C=1), ties, DEFAULT).conserved
+
+
 def test_bad_tickets_and_finishes_are_refused() -> None:
     with pytest.raises(PoolInvalid):
         settle_pool([Ticket("t", "h", "A", 0)], [Finish("A", 1)], DEFAULT)
@@ -172,10 +180,15 @@ CLONES = ["A", "B", "C", "D", "E", "F"]
 @st.composite
 def pools(draw: st.DrawFn) -> tuple[list[Ticket], list[Finish], PoolRules, bool]:
     entrants = draw(st.lists(st.sampled_from(CLONES), min_size=1, max_size=6, unique=True))
-    ranks = [draw(st.integers(1, len(entrants))) for _ in entrants]
+    dnf = {c for c in entrants if draw(st.booleans()) and draw(st.booleans())}
+    scores = {c: draw(st.integers(0, 3)) for c in entrants if c not in dnf}  # ties likely
     finishes = [
-        Finish(c, None if draw(st.booleans()) and draw(st.booleans()) else r, f"creator-{c}")
-        for c, r in zip(entrants, sorted(ranks), strict=True)
+        Finish(
+            c,
+            None if c in dnf else 1 + sum(1 for s in scores.values() if s > scores[c]),
+            f"creator-{c}",
+        )
+        for c in entrants
     ]
     stakes = draw(
         st.lists(
