@@ -666,7 +666,8 @@ class Economy(ClashApplication):
             for row in settlement.get("payments", []):
                 grouped[(row["kind"], row["recipient"])] += int(row["amountWei"])
             rows = [(kind, who, amount, "") for (kind, who), amount in grouped.items() if amount]
-            changed = self._authorizations(race_id, rows)
+            # No settlement yet, so none of its rows exists: they are saved together.
+            changed = self._authorizations(race_id, rows, known_new=True)
             totals = {
                 key: str(settlement[key])
                 for key in settlement
@@ -748,14 +749,14 @@ class Economy(ClashApplication):
         )
 
     def _authorizations(
-        self, race_id: UUID, rows: list[tuple[str, str, int, str]]
+        self, race_id: UUID, rows: list[tuple[str, str, int, str]], *, known_new: bool = False
     ) -> list[ClashAggregate]:
         """Authorization rows ``(kind, recipient, amount, source)`` and their indexes."""
         changed: list[ClashAggregate] = []
         indexes: dict[str, PayoutIndex] = {}
         for kind, recipient, amount, source in rows:
             row_id = authorization_id_for(race_id, kind, recipient, source)
-            if self._find(row_id, PayoutAuthorization) is not None:
+            if not known_new and self._find(row_id, PayoutAuthorization) is not None:
                 continue
             changed.append(
                 PayoutAuthorization.open(

@@ -98,15 +98,21 @@ def run(
         with target(backend) as (database_url, schema, scratch):
             modules = only or MODULES
             if backend != backends[0]:  # in memory, no store: once per run, not per backend
-                modules = [m for m in modules if m not in ("backtest", "settlement")]
-            for measured in _benchmarks(database_url, schema, scratch, quick, modules):
+                modules = [m for m in modules if m != "backtest"]
+            first = backend == backends[0]
+            for measured in _benchmarks(database_url, schema, scratch, quick, modules, first):
                 results.append(figure(backend, measured))
                 progress(f"{backend}: {_line(results[-1])}")
     return {"machine": machine(backends), "quick": quick, "results": results}
 
 
 def _benchmarks(
-    database_url: str, schema: str, scratch: Path, quick: bool, only: Sequence[str]
+    database_url: str,
+    schema: str,
+    scratch: Path,
+    quick: bool,
+    only: Sequence[str],
+    first: bool = True,
 ) -> Iterator[Measurement]:
     if "workers" in only:
         yield from workers.run(database_url, schema, quick=quick)
@@ -125,7 +131,9 @@ def _benchmarks(
     if "races" in only:
         yield from races.run(database_url, quick=quick, workdir=scratch)
     if "settlement" in only:
-        yield from settlement.run(quick=quick)
+        if first:  # the pure figure needs no store: once per run
+            yield from settlement.run(quick=quick)
+        yield from settlement.run_race(database_url, quick=quick, workdir=scratch)
     if "backtest" in only:
         yield from backtest.run(database_url, schema, quick=quick)
 

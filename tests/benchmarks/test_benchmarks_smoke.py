@@ -49,6 +49,7 @@ EXPECTED = {
     "arena.cycle",
     "races.advance",
     "settlement.pool",
+    "settlement.race",
     *(
         f"backtest.{engine}_{assets}_asset"
         for engine in ("replay", "backtesting_py", "backtrader", "bare_loop")
