@@ -16,6 +16,7 @@ from adapters.database import erase_store
 from adapters.migrations import migrate
 from adapters.structured_logs import configure_logging
 from api.cli_audit import run_audit
+from api.cli_demo import demo
 from api.cli_ingest import ingest_app
 from api.cli_projections import projections_app
 from api.cli_prop import prop_app
@@ -42,6 +43,7 @@ app.add_typer(prop_app, name="prop")
 app.add_typer(settle_app, name="settle")
 admin_app.add_typer(service_token_app, name="service-token")
 app.command("audit")(run_audit)
+app.command("demo")(demo)
 
 
 @app.command()
