@@ -9,7 +9,9 @@ every race whose settlement Lifecycle recorded (settled, or cancelled with a boo
   (a payout, possibly 0, or a refund), and no row names a ticket the book does not hold;
 - ``authorizations_match``: Economy's payout authorizations for the race sum, per (kind,
   recipient), to the settlement rows' non-zero totals, once the settlement is recorded;
-- ``wallet_refunds_within_paid``: no wallet is refunded more than it paid in tickets.
+- ``wallet_refunds_within_paid``: per wallet, the refunds Economy owes it (audition-fee
+  refunds, ticket refunds, cancelled races' stakes) never exceed what it paid in (receipts
+  of fees honoured or not, tickets placed or refunded); winnings are payouts, not refunds.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.application import ClashApplication
+from domain.economy.purchases import Purchase, Refund, voided_refund_id_for
 from domain.economy.race_payments import PayoutAuthorization, RaceSettlement
 from domain.economy.tickets import PoolBook, TicketRefund
 from domain.lifecycle.pool_settlement import PoolSettlement
@@ -85,6 +88,13 @@ def _fold_economy(facts: _Facts, event: Any) -> None:
         race = facts.books[event.originator_id]
         facts.placed[race][str(event.ticket_id)] = (event.payer.lower(), int(event.stake_wei))
         facts.paid_in[event.payer.lower()] += int(event.stake_wei)
+    elif isinstance(event, Purchase.Made):
+        facts.paid_in[event.payer.lower()] += int(event.amount_wei)
+    elif isinstance(event, Refund.Opened):
+        facts.refunded[event.payer.lower()] += int(event.amount_wei)
+        if _voided(event):
+            return  # the purchase's money, already counted as paid in
+        facts.paid_in[event.payer.lower()] += int(event.amount_wei)
     elif isinstance(event, TicketRefund.Opened):
         facts.paid_in[event.payer.lower()] += int(event.amount_wei)
         facts.late[UUID(event.race_id)][("refund", event.payer.lower())] += int(event.amount_wei)
@@ -120,6 +130,14 @@ def _race(facts: _Facts, race_id: UUID, rows: dict[str, Any]) -> Found:
         if _settled_rows(facts, race_id) != wanted:
             found.append(("authorizations_match", (race,), "authorizations differ from the rows"))
     return found
+
+
+def _voided(opened: Refund.Opened) -> bool:
+    """Whether a refund returns a voided audition's purchase (its id derives from it)."""
+    try:
+        return opened.originator_id == voided_refund_id_for(UUID(opened.audition_id))
+    except ValueError:
+        return False
 
 
 def _settled_rows(facts: _Facts, race_id: UUID) -> dict[tuple[str, str], int]:
