@@ -14,16 +14,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
-from uuid import UUID
+from typing import Any
 
 from domain.economy.errors import InvalidTypedData, ReceiptRejected
 from domain.economy.signed_documents import read_signed_document
 from domain.economy.typed_data import (
+    SignedDocument,
     StructType,
     VaultDomain,
     configured_address,
     epoch_seconds,
+    positive_wei,
+    record_nonce,
     sign_typed_document,
     typed_data_document,
 )
@@ -60,23 +62,13 @@ class Payout:
         return typed_data_document(PAYOUT, domain, message)
 
 
-class SignedPayout(NamedTuple):
-    """A payout's typed data and the payout key's ``0x`` signature over it."""
-
-    typed_data: dict[str, Any]
-    signature: str
-
-
-def payout_nonce_for(authorization_id: UUID) -> int:
-    """The nonce of an authorization row: its id as a 128-bit integer."""
-    return authorization_id.int
+SignedPayout = SignedDocument  # typed data and the signing key's signature
+payout_nonce_for = record_nonce  # one nonce per record, kept when re-signed
 
 
 def sign_payout(terms: Payout, *, domain: VaultDomain, private_key: str | bytes) -> SignedPayout:
     """Sign ``terms`` with the payout key."""
-    amount = terms.amount_wei
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise InvalidTypedData(f"amount_wei={amount!r} must be a positive integer of wei")
+    positive_wei(terms.amount_wei)
     typed_data = terms.document(domain)
     return SignedPayout(typed_data, sign_typed_document(typed_data, private_key))
 

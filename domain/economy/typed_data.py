@@ -25,7 +25,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
+from uuid import UUID
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -200,3 +201,23 @@ def address_of_key(private_key: str | bytes) -> str:
         return str(Account.from_key(private_key).address)
     except Exception:
         raise VaultMisconfigured("the signing key is not a secp256k1 private key") from None
+
+
+class SignedDocument(NamedTuple):
+    """A typed-data document and the ``0x`` signature over it (withdrawals, payouts)."""
+
+    typed_data: dict[str, Any]
+    signature: str
+
+
+def record_nonce(record_id: UUID) -> int:
+    """The vault nonce of an authorization record: its id as a 128-bit integer, so there
+    is exactly one nonce per record (a refund, a payout row) and re-signing keeps it."""
+    return record_id.int
+
+
+def positive_wei(amount: object) -> int:
+    """``amount`` if it is a positive integer of wei, else ``InvalidTypedData``."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise InvalidTypedData(f"amount_wei={amount!r} must be a positive integer of wei")
+    return amount

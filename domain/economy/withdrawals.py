@@ -19,16 +19,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
-from uuid import UUID
+from typing import Any
 
 from domain.economy.errors import InvalidTypedData, ReceiptRejected
 from domain.economy.signed_documents import read_signed_document
 from domain.economy.typed_data import (
+    SignedDocument,
     StructType,
     VaultDomain,
     configured_address,
     epoch_seconds,
+    positive_wei,
+    record_nonce,
     sign_typed_document,
     typed_data_document,
 )
@@ -65,16 +67,8 @@ class Withdrawal:
         return typed_data_document(WITHDRAWAL, domain, message)
 
 
-class SignedWithdrawal(NamedTuple):
-    """A withdrawal's typed data and the refund key's ``0x`` signature over it."""
-
-    typed_data: dict[str, Any]
-    signature: str
-
-
-def withdrawal_nonce_for(refund_id: UUID) -> int:
-    """The withdrawal nonce of a refund record: its id as a 128-bit integer."""
-    return refund_id.int
+SignedWithdrawal = SignedDocument  # typed data and the signing key's signature
+withdrawal_nonce_for = record_nonce  # one nonce per record, kept when re-signed
 
 
 def sign_withdrawal(
@@ -88,8 +82,7 @@ def sign_withdrawal(
     deadline: datetime,
 ) -> SignedWithdrawal:
     """Authorise ``user`` to withdraw ``amount_wei`` once (``nonce``) until ``deadline``."""
-    if isinstance(amount_wei, bool) or not isinstance(amount_wei, int) or amount_wei <= 0:
-        raise InvalidTypedData(f"amount_wei={amount_wei!r} must be a positive integer of wei")
+    positive_wei(amount_wei)
     terms = Withdrawal(
         user=user,
         amount_wei=amount_wei,
