@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from adapters.bootstrap import vault_terms
 from adapters.settings import Settings, load_settings
+from domain.economy.errors import VaultMisconfigured
 
 SAFE_PRODUCTION = {
     "CLASH_ENV": "production",
@@ -16,6 +18,7 @@ SAFE_PRODUCTION = {
     "CLASH_MOCK_ENTITLEMENTS": "false",
     "CLASH_VAULT_SIGNER": "0x2B5AD5c4795c026514f8317c7a215E218DcCD6cF",  # key 0x..02
     "CLASH_REFUND_PRIVATE_KEY": "0x" + "0" * 63 + "3",
+    "CLASH_PAYOUT_PRIVATE_KEY": "0x" + "0" * 63 + "4",
 }
 
 
@@ -54,6 +57,7 @@ def test_production_names_every_unsafe_default(monkeypatch: pytest.MonkeyPatch) 
         "CLASH_REFRESH_PEPPER",
         "CLASH_DEV_LOGIN_ENABLED",
         "CLASH_CORS_ORIGINS",
+        "CLASH_PAYOUT_PRIVATE_KEY",
     ):
         assert name in message
 
@@ -108,3 +112,8 @@ def test_economy_settings_have_development_defaults_and_refuse_unsafe_keys() -> 
     assert UnsafeSettings.__name__
     assert "CLASH_REFUND_PRIVATE_KEY" in str(unsafe.value)
     assert "CLASH_VAULT_SIGNER" in str(unsafe.value)
+
+
+def test_the_payout_key_is_neither_the_vault_signers_nor_the_refund_key() -> None:
+    with pytest.raises(VaultMisconfigured):
+        vault_terms(Settings(payout_private_key="0x" + "b2" * 32))  # the refund key

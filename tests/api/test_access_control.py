@@ -22,6 +22,7 @@ SAFE_PRODUCTION = {
     "mock_entitlements": False,
     "vault_signer": "0x2B5AD5c4795c026514f8317c7a215E218DcCD6cF",
     "refund_private_key": "0x" + "0" * 63 + "3",
+    "payout_private_key": "0x" + "0" * 63 + "4",
 }
 
 
