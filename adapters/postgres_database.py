@@ -11,12 +11,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import psycopg
 from eventsourcing import persistence as es_persistence
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import sql as pg_sql
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import DictRow
 
 from adapters.database import (
@@ -53,6 +54,23 @@ class PostgresTarget:
             password=unquote(parts.password or ""),
             schema=schema,
         )
+
+    def conninfo(self) -> str:
+        """A libpq connection string for this database."""
+        return make_conninfo(
+            dbname=self.dbname,
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password or None,
+        )
+
+    def with_dbname(self, dbname: str) -> str:
+        """The URL of another database on the same server."""
+        credentials = quote(self.user, safe="")
+        if self.password:
+            credentials += ":" + quote(self.password, safe="")
+        return f"postgresql://{credentials}@{self.host}:{self.port}/{quote(dbname, safe='')}"
 
 
 class _SchemaPostgresDatastore(PostgresDatastore):

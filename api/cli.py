@@ -16,6 +16,7 @@ from adapters.database import erase_store
 from adapters.migrations import migrate
 from adapters.structured_logs import configure_logging
 from api.cli_audit import run_audit
+from api.cli_backup import backup_app
 from api.cli_demo import demo
 from api.cli_ingest import ingest_app
 from api.cli_projections import projections_app
@@ -41,6 +42,7 @@ app.add_typer(projections_app, name="projections")
 app.add_typer(admin_app, name="admin")
 app.add_typer(prop_app, name="prop")
 app.add_typer(settle_app, name="settle")
+app.add_typer(backup_app, name="backup")
 admin_app.add_typer(service_token_app, name="service-token")
 app.command("audit")(run_audit)
 app.command("demo")(demo)
