@@ -94,6 +94,12 @@ class DeadLetter:
     status: DeadLetterStatus
 
 
+class DeadLetterNotFound(LookupError):
+    """Raised when a letter id names no open dead letter."""
+
+    reason = "dead_letter_not_found"
+
+
 class DeadLetterStore:
     """Reads and writes ``worker_attempts`` and ``dead_letters``."""
 

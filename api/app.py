@@ -21,6 +21,7 @@ from api.middleware import RequestContextMiddleware
 from api.routes import (
     admin,
     admin_clones,
+    admin_dead_letters,
     admin_prop,
     arena,
     auditions,
@@ -109,6 +110,7 @@ def create_app(
         arena.router,
         races.router,
         tickets.router,
+        admin_dead_letters.router,
     )
     for router in routers:
         app.include_router(router)

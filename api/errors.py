@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.database import DatabaseUnavailable
+from adapters.dead_letters import DeadLetterNotFound
 from adapters.idempotency import IdempotencyInProgress, IdempotencyKeyReused
 from adapters.rate_limits import RateLimited
 from api.pagination import BadCursor
@@ -152,6 +153,7 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     BadRange: ProblemKind(422, "market", "Bad time range"),
     UnknownInterval: ProblemKind(422, "market", "Unknown interval", "unknown_interval"),
     BadCursor: ProblemKind(422, "request", "Bad cursor"),
+    DeadLetterNotFound: ProblemKind(404, "workers", "Dead letter not found"),
     AccountNotFound: ProblemKind(404, "prop", "Account not found"),
     OrderConflict: ProblemKind(409, "prop", "Client order id conflict"),
     AccountNotOpen: ProblemKind(409, "prop", "Account closed"),
