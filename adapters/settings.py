@@ -148,6 +148,8 @@ class Settings(BaseSettings):
     run_workers: bool = True
     worker_lease_ttl_seconds: int = Field(default=30, ge=1)
     worker_max_attempts: int = Field(default=5, ge=1)
+    # Background reconciliation (docs/workers.md): every audit once per this much service time.
+    reconciliation_interval_seconds: int = Field(default=3600, ge=60)
     worker_backoff_base_seconds: float = Field(default=1.0, gt=0)
     worker_backoff_max_seconds: float = Field(default=300.0, gt=0)
     worker_shutdown_grace_seconds: float = Field(default=10.0, gt=0)

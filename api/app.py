@@ -23,6 +23,7 @@ from api.routes import (
     admin_clones,
     admin_dead_letters,
     admin_prop,
+    admin_reconciliation,
     arena,
     auditions,
     auth,
@@ -111,6 +112,7 @@ def create_app(
         races.router,
         tickets.router,
         admin_dead_letters.router,
+        admin_reconciliation.router,
     )
     for router in routers:
         app.include_router(router)

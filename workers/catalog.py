@@ -25,6 +25,7 @@ from workers.market_replay import MarketReplay
 from workers.marks import MarkWorker
 from workers.projector import Projector
 from workers.races import RaceWorker
+from workers.reconciliation import ReconciliationWorker
 from workers.runtime import Runtime, Worker, install_stop_signals
 from workers.trading import TradingWorker
 
@@ -55,8 +56,18 @@ FACTORIES: dict[str, WorkerFactory] = {
     "auditions": AuditionWorker,
     "arena": ArenaWorker,
     "races": RaceWorker,
+    "reconciliation": ReconciliationWorker,
 }
-_DRIVERS = ["projections", "marks", "trading", "backtests", "auditions", "arena", "races"]
+_DRIVERS = [
+    "projections",
+    "marks",
+    "trading",
+    "backtests",
+    "auditions",
+    "arena",
+    "races",
+    "reconciliation",
+]
 MODE_WORKERS = {
     "replay": ["identity-janitor", "market-replay", *_DRIVERS],
     "live": ["identity-janitor", "ingestion", *_DRIVERS],

@@ -8,6 +8,7 @@ from adapters.schema.identity import IDENTITY
 from adapters.schema.lifecycle import LIFECYCLE
 from adapters.schema.market import MARKET
 from adapters.schema.migration import Migration
+from adapters.schema.operations import OPERATIONS
 from adapters.schema.projections import PROJECTIONS
 from adapters.schema.prop import PROP
 from adapters.schema.trading import TRADING
@@ -23,6 +24,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     BACKTESTS,
     ECONOMY,
     LIFECYCLE,
+    OPERATIONS,
 )
 
 __all__ = ["MIGRATIONS", "Migration"]
