@@ -14,6 +14,8 @@ is ``CLASH_JWT_SIGNING_KID`` and every other key still verifies until removed.
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -488,6 +490,39 @@ class Settings(BaseSettings):
         return query.get("schema", [self.postgres_schema])[0]
 
 
+# Settings that may come from a file named by ``CLASH_<NAME>_FILE`` (a mounted secret),
+# so a secret never has to sit in the environment itself.
+FILE_SECRETS = (
+    "jwt_keys",
+    "refresh_pepper",
+    "refund_private_key",
+    "payout_private_key",
+    "openai_api_key",
+    "database_url",
+)
+
+
+class SecretFileError(ValueError):
+    """Raised when ``CLASH_<NAME>_FILE`` names a file that cannot be read, or clashes."""
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Read settings from the environment, with explicit overrides winning."""
-    return Settings(**overrides)
+    """Read settings from the environment (and ``*_FILE`` secrets), explicit overrides winning."""
+    return Settings(**{**file_secrets(os.environ), **overrides})
+
+
+def file_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+    """The values of the ``CLASH_<NAME>_FILE`` variables set, read from their files."""
+    found = {}
+    for name in FILE_SECRETS:
+        variable = f"CLASH_{name.upper()}"
+        path = environ.get(f"{variable}_FILE")
+        if not path:
+            continue
+        if environ.get(variable):
+            raise SecretFileError(f"set {variable} or {variable}_FILE, not both")
+        try:
+            found[name] = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SecretFileError(f"{variable}_FILE: cannot read {path}: {exc.strerror}") from None
+    return found

@@ -17,6 +17,7 @@ from adapters.migrations import migrate
 from adapters.structured_logs import configure_logging
 from api.cli_audit import run_audit
 from api.cli_backup import backup_app
+from api.cli_config import config_app
 from api.cli_dead_letters import dead_letters_app
 from api.cli_demo import demo
 from api.cli_ingest import ingest_app
@@ -44,6 +45,7 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(prop_app, name="prop")
 app.add_typer(settle_app, name="settle")
 app.add_typer(backup_app, name="backup")
+app.add_typer(config_app, name="config")
 app.add_typer(dead_letters_app, name="dead-letters")
 admin_app.add_typer(service_token_app, name="service-token")
 app.command("audit")(run_audit)

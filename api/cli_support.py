@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from adapters.bootstrap import Container, bootstrap
-from adapters.settings import Settings, load_settings
+from adapters.settings import SecretFileError, Settings, load_settings
 
 console = Console()
 errors = Console(stderr=True)
@@ -38,6 +38,9 @@ def settings_or_exit(**overrides: object) -> Settings:
     """Load settings, or print what is wrong and exit with status 2."""
     try:
         return load_settings(**overrides)
+    except SecretFileError as exc:
+        errors.print(f"[bold red]Invalid settings:[/] {exc}")
+        raise typer.Exit(2) from None
     except ValidationError as exc:
         errors.print("[bold red]Invalid settings:[/]")
         for error in exc.errors():
