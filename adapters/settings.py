@@ -152,6 +152,8 @@ class Settings(BaseSettings):
     worker_max_attempts: int = Field(default=5, ge=1)
     # Background reconciliation (docs/workers.md): every audit once per this much service time.
     reconciliation_interval_seconds: int = Field(default=3600, ge=60)
+    # Alerts (docs/workers.md): where the in-process alert evaluator posts (unset: logs only).
+    alert_webhook_url: str | None = None
     worker_backoff_base_seconds: float = Field(default=1.0, gt=0)
     worker_backoff_max_seconds: float = Field(default=300.0, gt=0)
     worker_shutdown_grace_seconds: float = Field(default=10.0, gt=0)

@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from adapters.bootstrap import Container
 from adapters.heartbeats import MonitoredWorker
+from adapters.metrics import Metrics
 from api.errors import install_problem_handlers
 from api.middleware import RequestContextMiddleware
 from api.routes import (
@@ -34,6 +35,7 @@ from api.routes import (
     internal,
     market,
     me,
+    metrics,
     prop,
     public_clones,
     races,
@@ -113,6 +115,7 @@ def create_app(
         tickets.router,
         admin_dead_letters.router,
         admin_reconciliation.router,
+        metrics.router,
     )
     for router in routers:
         app.include_router(router)
@@ -125,5 +128,6 @@ def create_app(
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
         expose_headers=["X-Request-ID", "Retry-After", "Idempotent-Replayed"],
     )
-    app.add_middleware(RequestContextMiddleware)
+    app.state.metrics = Metrics(container)
+    app.add_middleware(RequestContextMiddleware, observe=app.state.metrics.observe_request)
     return app

@@ -12,6 +12,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -27,9 +28,16 @@ log = structlog.get_logger("api.access")
 class RequestContextMiddleware:
     """Give each request an id, log it once when it ends, and cap its body size."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int = 64 * 1024) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int = 64 * 1024,
+        observe: Callable[[str, str, int, float], None] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -53,13 +61,17 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, _capped(receive, self.max_body_bytes), send_with_id)
         finally:
+            seconds = time.perf_counter() - started
             log.info(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
                 status=status["code"],
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(seconds * 1000, 2),
             )
+            if self.observe is not None:
+                route = getattr(scope.get("route"), "path", "unmatched")
+                self.observe(scope["method"], route, status["code"], seconds)
             structlog.contextvars.unbind_contextvars("request_id")
 
 

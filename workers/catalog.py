@@ -16,6 +16,7 @@ from adapters.bootstrap import Container
 from adapters.identity_store import SqlIdentityStore
 from adapters.market_replay import ReplayMarketClock
 from projections.catalog import runners
+from workers.alerts import AlertWorker
 from workers.arena import ArenaWorker
 from workers.auditions import AuditionWorker
 from workers.backtests import BacktestWorker
@@ -57,6 +58,7 @@ FACTORIES: dict[str, WorkerFactory] = {
     "arena": ArenaWorker,
     "races": RaceWorker,
     "reconciliation": ReconciliationWorker,
+    "alerts": AlertWorker,
 }
 _DRIVERS = [
     "projections",
@@ -67,6 +69,7 @@ _DRIVERS = [
     "arena",
     "races",
     "reconciliation",
+    "alerts",
 ]
 MODE_WORKERS = {
     "replay": ["identity-janitor", "market-replay", *_DRIVERS],

@@ -11,6 +11,7 @@ PUBLIC = {
     "/health",
     "/health/ready",
     "/health/workers",
+    "/metrics",
     "/v1/auth/siwe/challenge",
     "/v1/auth/siwe/verify",
     "/v1/auth/refresh",
