@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -54,7 +54,7 @@ class Backup:
 def create_backup(url: str, schema: str, directory: Path, now: datetime) -> Backup:
     """Copy the store at ``url`` into ``directory``; the new backup."""
     directory.mkdir(parents=True, exist_ok=True)
-    stamp = now.strftime("%Y%m%dT%H%M%S")
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
     if _is_postgres(url):
         path = directory / f"clash-{stamp}.pgdump"
         target = PostgresTarget.from_url(url, schema)
@@ -96,6 +96,34 @@ def restore_backup(backup: Path, url: str, schema: str, *, force: bool) -> None:
             copy.close()
     finally:
         source.close()
+
+
+def prune_backups(directory: Path, older_than: datetime) -> list[Path]:
+    """Delete the backups in ``directory`` taken before ``older_than``; return them."""
+    gone = []
+    for path, taken in _backups_in(directory):
+        if taken < older_than:
+            path.unlink()
+            gone.append(path)
+    return gone
+
+
+def latest_backup_time(directory: Path) -> datetime | None:
+    """When the newest backup in ``directory`` was taken (UTC), if there is one."""
+    return max((taken for _, taken in _backups_in(directory)), default=None)
+
+
+def _backups_in(directory: Path) -> list[tuple[Path, datetime]]:
+    """Our backups in ``directory`` with their UTC times; other files are left alone."""
+    found = []
+    for path in sorted(directory.glob("clash-*")):
+        stamp = path.name.removeprefix("clash-").split(".", 1)[0]
+        try:
+            taken = datetime.strptime(stamp, "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+        except ValueError:
+            continue  # not one of ours
+        found.append((path, taken))
+    return found
 
 
 @contextmanager

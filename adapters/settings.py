@@ -152,6 +152,10 @@ class Settings(BaseSettings):
     worker_max_attempts: int = Field(default=5, ge=1)
     # Background reconciliation (docs/workers.md): every audit once per this much service time.
     reconciliation_interval_seconds: int = Field(default=3600, ge=60)
+    # Scheduled backups (docs/backups.md): 0 turns the backups worker off.
+    backup_interval_seconds: int = Field(default=86400, ge=0)
+    backup_dir: str = "var/backups"
+    backup_retention_days: int = Field(default=7, ge=1)
     # Alerts (docs/workers.md): where the in-process alert evaluator posts (unset: logs only).
     alert_webhook_url: str | None = None
     worker_backoff_base_seconds: float = Field(default=1.0, gt=0)

@@ -20,6 +20,7 @@ from workers.alerts import AlertWorker
 from workers.arena import ArenaWorker
 from workers.auditions import AuditionWorker
 from workers.backtests import BacktestWorker
+from workers.backups import BackupWorker
 from workers.identity_janitor import IdentityJanitor
 from workers.ingestion import Ingestion
 from workers.market_replay import MarketReplay
@@ -59,6 +60,7 @@ FACTORIES: dict[str, WorkerFactory] = {
     "races": RaceWorker,
     "reconciliation": ReconciliationWorker,
     "alerts": AlertWorker,
+    "backups": BackupWorker,
 }
 _DRIVERS = [
     "projections",
@@ -70,6 +72,7 @@ _DRIVERS = [
     "races",
     "reconciliation",
     "alerts",
+    "backups",
 ]
 MODE_WORKERS = {
     "replay": ["identity-janitor", "market-replay", *_DRIVERS],

@@ -3,7 +3,7 @@ get a clean audit with identical balances; verify restores into a scratch store.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,8 @@ from tests.api.conftest import api_settings, sign_in
 from tests.api.test_economy_routes import paid, quoted, submit
 from tests.conftest import schema_of
 from tests.kit import a_wallet
+from workers.backups import BackupWorker
+from workers.runtime import Runtime
 
 T0 = datetime(2021, 7, 3, tzinfo=UTC)
 
@@ -103,3 +105,34 @@ def test_verify_restores_into_a_scratch_store_and_audits_it(
     assert "1 accounts" in summary
     with pytest.raises(BackupError, match="no backup"):
         restore_backup(tmp_path / "missing.sqlite", url, schema, force=True)
+
+
+def test_the_backups_worker_takes_one_backup_per_period_and_prunes_old_ones(
+    database_url: str, clock: SimulatedClock, tmp_path: Path
+) -> None:
+    folder = tmp_path / "scheduled"
+    container = bootstrap(
+        api_settings(database_url, backup_dir=str(folder), backup_retention_days=7),
+        service_clock=clock,
+    )
+    try:
+        worker = BackupWorker(container)
+        runtime = Runtime(container.database, clock)
+        (folder / "clash-20200101T000000.sqlite").parent.mkdir(parents=True)
+        (folder / "clash-20200101T000000.sqlite").write_bytes(b"old")
+        (folder / "notes.txt").write_text("not a backup", encoding="utf-8")
+
+        runtime.step(worker)
+        runtime.step(worker)  # the same day: nothing more
+        runtime.step(BackupWorker(container))  # nor from a restarted worker
+
+        names = sorted(p.name for p in folder.iterdir())
+        assert len([n for n in names if n.startswith("clash-2026")]) == 1
+        assert "clash-20200101T000000.sqlite" not in names
+        assert "notes.txt" in names
+
+        clock.advance(timedelta(days=1))
+        runtime.step(worker)  # the next day: one more
+        assert len([p for p in folder.iterdir() if p.name.startswith("clash-2026")]) == 2
+    finally:
+        container.close()

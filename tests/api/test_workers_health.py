@@ -76,9 +76,9 @@ def test_default_catalog_in_replay_mode_monitors_the_feed(container: Container) 
     client = TestClient(create_app(container))
     workers = client.get("/health/workers").json()["workers"]
     names = ["identity-janitor", "market-replay", "projections", "marks", "trading"]
-    names += ["backtests", "auditions", "arena", "races", "reconciliation", "alerts"]
+    names += ["backtests", "auditions", "arena", "races", "reconciliation", "alerts", "backups"]
     assert [w["name"] for w in workers] == names
-    assert [w["critical"] for w in workers] == [False, True] + [False] * 9
+    assert [w["critical"] for w in workers] == [False, True] + [False] * 10
 
 
 def test_health_shows_the_market_clock(container: Container) -> None:
