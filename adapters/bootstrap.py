@@ -31,6 +31,7 @@ from adapters.event_stores import factory_builder
 from adapters.feature_channels import FeatureChannels
 from adapters.feature_store import FeatureStore
 from adapters.identity_store import SqlIdentityStore
+from adapters.jwt_keyring import StoredKeyRing
 from adapters.market_replay import ReplayMarketClock, ReplayStore
 from adapters.market_store import MarketStore
 from adapters.market_view import MarketMemoryView
@@ -74,6 +75,7 @@ class Container:
     database: Database
     event_stores: FactoryBuilder
     identity: IdentityService
+    keyring: StoredKeyRing
     auth_rate_limiter: AuthRateLimiter
     market: MarketStore
     assets: AssetRegistry
@@ -183,12 +185,21 @@ def bootstrap(
         clock=the_market_clock, rule_book=settings.audition_rule_book, factory_builder=events
     )
     competition = Competition(clock=the_market_clock, factory_builder=events)
+    policy = identity_policy(settings)
+    keyring = StoredKeyRing(
+        database,
+        configured=policy.keys,
+        configured_signer=policy.signing_kid,
+        pepper=policy.pepper,
+        refresh=timedelta(seconds=settings.jwt_keyring_refresh_seconds),
+    )
     identity = IdentityService(
         store=SqlIdentityStore(database),
         clock=service_clock,
         entropy=entropy or SystemEntropy(),
-        policy=identity_policy(settings),
+        policy=policy,
         contract_wallets=contract_wallets,
+        keys=keyring,
     )
     return Container(
         settings=settings,
@@ -197,6 +208,7 @@ def bootstrap(
         database=database,
         event_stores=events,
         identity=identity,
+        keyring=keyring,
         auth_rate_limiter=AuthRateLimiter(
             settings.auth_rate_limit_per_ip, settings.auth_rate_limit_per_address
         ),

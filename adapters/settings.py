@@ -130,6 +130,10 @@ class Settings(BaseSettings):
     refresh_idle_ttl_seconds: int = Field(default=7 * 86400, ge=60)
     refresh_absolute_ttl_seconds: int = Field(default=30 * 86400, ge=60)
     refresh_grace_seconds: int = Field(default=10, ge=0, le=60)
+    # The stored JWT keyring (docs/keys.md): how often a process reloads it, and how long
+    # a rotated key is announced (known to every verifier) before it signs.
+    jwt_keyring_refresh_seconds: int = Field(default=30, ge=1, le=600)
+    jwt_rotation_announce_seconds: int = Field(default=120, ge=2, le=86400)
 
     siwe_domain: str = "localhost:8000"
     siwe_uri: str = "http://localhost:8000/login"
@@ -390,6 +394,11 @@ class Settings(BaseSettings):
         if self.jwt_signing_kid not in self.jwt_keys:
             raise ValueError(
                 f"CLASH_JWT_SIGNING_KID={self.jwt_signing_kid} is not in CLASH_JWT_KEYS"
+            )
+        if self.jwt_rotation_announce_seconds < 2 * self.jwt_keyring_refresh_seconds:
+            raise ValueError(
+                "CLASH_JWT_ROTATION_ANNOUNCE_SECONDS must be at least twice"
+                " CLASH_JWT_KEYRING_REFRESH_SECONDS (every process must know a key before it signs)"
             )
         if self.worker_backoff_max_seconds < self.worker_backoff_base_seconds:
             raise ValueError("CLASH_WORKER_BACKOFF_MAX_SECONDS must be >= the base")

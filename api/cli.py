@@ -19,6 +19,7 @@ from api.cli_audit import run_audit
 from api.cli_backup import backup_app
 from api.cli_config import config_app
 from api.cli_dead_letters import dead_letters_app
+from api.cli_keys import keys_app
 from api.cli_demo import demo
 from api.cli_ingest import ingest_app
 from api.cli_projections import projections_app
@@ -48,6 +49,7 @@ app.add_typer(backup_app, name="backup")
 app.add_typer(config_app, name="config")
 app.add_typer(dead_letters_app, name="dead-letters")
 admin_app.add_typer(service_token_app, name="service-token")
+admin_app.add_typer(keys_app, name="keys")
 app.command("audit")(run_audit)
 app.command("demo")(demo)
 

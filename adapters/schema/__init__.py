@@ -6,6 +6,7 @@ from adapters.schema.backtests import BACKTESTS
 from adapters.schema.economy import ECONOMY
 from adapters.schema.identity import IDENTITY
 from adapters.schema.lifecycle import LIFECYCLE
+from adapters.schema.keys import KEYS
 from adapters.schema.market import MARKET
 from adapters.schema.migration import Migration
 from adapters.schema.operations import OPERATIONS
@@ -25,6 +26,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ECONOMY,
     LIFECYCLE,
     OPERATIONS,
+    KEYS,
 )
 
 __all__ = ["MIGRATIONS", "Migration"]

@@ -71,7 +71,12 @@ from domain.economy.tickets import (
     ticket_refund_id_for,
     ticket_row,
 )
-from domain.economy.typed_data import VaultDomain, address_of_key, epoch_seconds
+from domain.economy.typed_data import (
+    VaultDomain,
+    address_of_key,
+    epoch_seconds,
+    recover_typed_signer,
+)
 from domain.economy.withdrawals import (
     SignedWithdrawal,
     Withdrawal,
@@ -474,15 +479,16 @@ class Economy(ClashApplication):
         return self.run_command(command)
 
     def withdrawal(self, refund: Refund) -> tuple[Refund, SignedWithdrawal]:
-        """The refund's live withdrawal; an expired one is re-signed (same nonce, new deadline)."""
+        """The refund's live withdrawal, re-signed (same nonce, new deadline) when it expired
+        or was signed by a refund key that has since been rotated out."""
         terms = self._terms()
-        if refund.deadline <= epoch_seconds(self.clock.now()):
+        if self._stale(refund.deadline, self._withdrawal_terms(refund), refund.signature):
 
             def command() -> Refund:
                 fresh = self._find(refund.id, Refund)
                 if fresh is None:
                     raise QuoteNotFound(f"refund={refund.id}")
-                if fresh.deadline <= epoch_seconds(self.clock.now()):
+                if self._stale(fresh.deadline, self._withdrawal_terms(fresh), fresh.signature):
                     deadline, signature = self._authorise(
                         fresh.id, fresh.payer, fresh.amount_wei, fresh.audition_id
                     )
@@ -491,14 +497,31 @@ class Economy(ClashApplication):
                 return fresh
 
             refund = self.run_command(command)
-        terms_signed = Withdrawal(
+        terms_signed = self._withdrawal_terms(refund)
+        return refund, SignedWithdrawal(terms_signed.document(terms.domain), refund.signature)
+
+    @staticmethod
+    def _withdrawal_terms(refund: Refund) -> Withdrawal:
+        return Withdrawal(
             user=refund.payer,
             amount_wei=refund.amount_wei,
             audition_id=refund.audition_id,
             nonce=withdrawal_nonce_for(refund.id),
             deadline=refund.deadline,
         )
-        return refund, SignedWithdrawal(terms_signed.document(terms.domain), refund.signature)
+
+    def _stale(
+        self, deadline: int | None, signed: Withdrawal | Payout, signature: str | None
+    ) -> bool:
+        """Whether an authorization must be signed again: expired, unsigned, or signed by a
+        key other than the one configured now (the signer was rotated, docs/keys.md)."""
+        if deadline is None or signature is None or deadline <= epoch_seconds(self.clock.now()):
+            return True
+        terms = self._terms()
+        key = (
+            terms.refund_private_key if isinstance(signed, Withdrawal) else terms.payout_private_key
+        )
+        return recover_typed_signer(signed.document(terms.domain), signature) != address_of_key(key)
 
     # --- race tickets -------------------------------------------------------------------------
 
@@ -727,8 +750,8 @@ class Economy(ClashApplication):
             row = self._find(authorization_id, PayoutAuthorization)
             if row is None:
                 raise VaultMisconfigured(f"authorization={authorization_id} is listed but missing")
-            now = epoch_seconds(self.clock.now())
-            if row.deadline is None or row.deadline <= now or row.signature is None:
+            current = None if row.deadline is None else self._payout_terms(row, row.deadline)
+            if current is None or self._stale(row.deadline, current, row.signature):
                 deadline = epoch_seconds(self.clock.now() + terms.refund_ttl)
                 payout = self._payout_terms(row, deadline)
                 signed = sign_payout(
@@ -737,8 +760,8 @@ class Economy(ClashApplication):
                 row.sign(deadline, signed.signature)
                 self.save(row)
                 return row, signed
-            payout = self._payout_terms(row, row.deadline)
-            return row, SignedPayout(payout.document(terms.domain), row.signature)
+            assert row.signature is not None
+            return row, SignedPayout(current.document(terms.domain), row.signature)
 
         return self.run_command(command)
 

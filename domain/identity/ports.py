@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
+from domain.identity.keyring import ActiveKeys
 from domain.identity.model import (
     NewFamily,
     NewRefreshToken,
@@ -26,6 +27,14 @@ class Entropy(Protocol):
 
     def hex(self, nbytes: int) -> str:
         """Return ``nbytes`` random bytes as lowercase hex."""
+        ...
+
+
+class KeySource(Protocol):
+    """The access-token keys in force at an instant (configured, or rotated and stored)."""
+
+    def active(self, now: datetime) -> ActiveKeys:
+        """Return the signing key and the verifying keys at ``now``."""
         ...
 
 

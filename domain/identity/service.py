@@ -19,6 +19,7 @@ from domain.identity.errors import (
     SignInRejected,
     UserNotFound,
 )
+from domain.identity.keyring import ConfiguredKeys
 from domain.identity.model import (
     Challenge,
     IssuedSession,
@@ -28,7 +29,13 @@ from domain.identity.model import (
     User,
 )
 from domain.identity.policy import IdentityPolicy, checksum_address, new_id
-from domain.identity.ports import ContractWalletVerifier, Entropy, IdentityStore, RefreshUnit
+from domain.identity.ports import (
+    ContractWalletVerifier,
+    Entropy,
+    IdentityStore,
+    KeySource,
+    RefreshUnit,
+)
 from domain.identity.refresh import (
     REFRESH_TOKEN_PREFIX,
     RefreshOutcome,
@@ -65,12 +72,14 @@ class IdentityService:
         entropy: Entropy,
         policy: IdentityPolicy,
         contract_wallets: ContractWalletVerifier | None = None,
+        keys: KeySource | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.entropy = entropy
         self.policy = policy
         self.contract_wallets = contract_wallets
+        self.keys = keys or ConfiguredKeys(policy.keys, policy.signing_kid)
         self.service_tokens = ServiceTokens(
             store=store, clock=clock, entropy=entropy, pepper=policy.pepper
         )
@@ -257,10 +266,10 @@ class IdentityService:
 
     def _session(self, user_id: str, family_id: str, refresh: str, now: datetime) -> IssuedSession:
         user = self.user(user_id)
-        key = self.policy.keys[self.policy.signing_kid]
+        keys = self.keys.active(now)
         access = issue_access_token(
-            key_id=self.policy.signing_kid,
-            key=key,
+            key_id=keys.signing_kid,
+            key=keys.signing_key,
             subject=user.id,
             issuer=self.policy.issuer,
             audience=self.policy.audience,
@@ -292,13 +301,14 @@ class IdentityService:
         return user_id
 
     def authenticate(self, access_token: str) -> dict[str, Any]:
-        """Decode an access token with the configured key set, at the service clock's now."""
+        """Decode an access token with the keys in force at the service clock's now."""
+        now = self.clock.now()
         return decode_access_token(
             access_token,
-            keys=self.policy.keys,
+            keys=self.keys.active(now).verifying,
             issuer=self.policy.issuer,
             audience=self.policy.audience,
-            now=self.clock.now(),
+            now=now,
             leeway=self.policy.token_leeway,
         )
 

@@ -3,6 +3,7 @@ idempotency keys, nonce replays, 50 concurrent submissions, purchases and refund
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from fastapi.testclient import TestClient
 from adapters.bootstrap import Container
 from domain.clock import SimulatedClock
 from domain.economy.purchases import audition_id_for
-from domain.economy.typed_data import VaultDomain
+from domain.economy.typed_data import VaultDomain, address_of_key
 from domain.economy.withdrawals import sign_withdrawal, verify_withdrawal
 from tests.api.clones_kit import admin, drafted, user
 from tests.api.conftest import START, assert_problem
@@ -287,6 +288,34 @@ def test_an_expired_receipt_is_recorded_and_refunded(
         refund_signer=REFUND_SIGNER,
         now=clock.now(),
     )
+
+
+def test_a_rotated_refund_key_re_signs_live_withdrawals_with_the_same_nonce(
+    make_client: Callable[..., TestClient], clock: SimulatedClock
+) -> None:
+    # Arrange: a refund signed by the old key, still live.
+    before = make_client()
+    owner = user(before, "payer")
+    quote = quoted(before, owner)
+    body = paid(quote, deadline=START - timedelta(seconds=1))
+    refund = _refunded(before, submit(before, owner, body), "receipt_expired")
+    new_key = "0x" + "c3" * 32
+
+    # Act: the next deployment signs with the new refund key (docs/keys.md).
+    after = make_client(refund_private_key=new_key)
+    again = after.get("/v1/economy/refunds", headers=user(after, "payer")).json()["data"][0]
+
+    # Assert: the new key signed the same terms and nonce; the old signature is gone.
+    assert again["withdrawal"]["nonce"] == refund["withdrawal"]["nonce"]
+    assert again["withdrawal"]["signature"] != refund["withdrawal"]["signature"]
+    terms = verify_withdrawal(
+        again["withdrawal"]["typedData"],
+        again["withdrawal"]["signature"],
+        domain=DOMAIN,
+        refund_signer=address_of_key(new_key),
+        now=clock.now(),
+    )
+    assert terms.nonce == UUID(refund["id"]).int
 
 
 def test_a_wrong_amount_or_audition_is_refunded(client: TestClient) -> None:
