@@ -9,7 +9,11 @@ lease. A run:
 2. loads the pinned version's spec, checks the clone is still eligible and the entitlement
    still covers it (the same ``guard``, stage ``backtest``), loads the historical feed from
    market memory, and replays it on an isolated in-memory ledger
-   (``domain.backtesting.replay``); every ``CLASH_BACKTEST_CANCEL_POLL_SECONDS`` of service
+   (``domain.backtesting.replay``) through a metered router: a model strategy whose clone
+   (or the whole service) spent its daily model budget fails with ``budget_exhausted``
+   before any call, and every model call the replay made is counted in the model-usage
+   read model when it ends, however it ends (``adapters.model_meter``); every
+   ``CLASH_BACKTEST_CANCEL_POLL_SECONDS`` of service
    time the replay's ``cancelled`` callback reads the job row (a DELETE stops it) and calls
    ``heartbeat`` (the worker's lease renewal, which raises :class:`RunSuperseded` once
    another holder has the job: this attempt then stops and writes nothing);
@@ -35,6 +39,7 @@ from uuid import UUID
 
 from adapters.backtest_feed import MissingMarketData, load_feed
 from adapters.backtest_store import Outcome
+from adapters.model_meter import Spender
 from domain.backtesting.chart import render_chart
 from domain.backtesting.jobs import Artifact, ConcurrencyLimits, Job, JobStatus
 from domain.backtesting.replay import (
@@ -46,7 +51,9 @@ from domain.backtesting.replay import (
 )
 from domain.clones.errors import CloneNotFound, CloneRetired, VersionNotFound
 from domain.clones.tiers import EntitlementError, Stage, guard
-from domain.trading.spec import canonical_json
+from domain.trading.decisions import Router
+from domain.trading.errors import BudgetExhausted
+from domain.trading.spec import StrategySpec, canonical_json
 
 if TYPE_CHECKING:
     from adapters.bootstrap import Container
@@ -57,6 +64,7 @@ REFUSALS = (
     VersionNotFound,
     EntitlementError,
     MissingMarketData,
+    BudgetExhausted,
 )
 JSON = "application/json"
 
@@ -106,7 +114,26 @@ class BacktestRunner:
         heartbeat()
         config = ReplayConfig(start, end, container.settings.backtest_collateral_usdc)
         poll = _Poll(self, job.job_id, heartbeat)
-        return replay(spec, feed, config, router=container.model_router, cancelled=poll)
+        return self._metered(
+            spec,
+            Spender.of(job.user_id, job.clone_id, grant),
+            lambda router: replay(spec, feed, config, router=router, cancelled=poll),
+        )
+
+    def _metered(
+        self, spec: StrategySpec, spender: Spender, run: Callable[[Router], ReplayResult]
+    ) -> ReplayResult:
+        """Run through a metered router, refused when a model budget is spent; count the
+        calls made however the run ends."""
+        meter = self.container.model_meter
+        spent = meter.stop_for(spender) if spec.model is not None else None
+        if spent is not None:
+            raise BudgetExhausted(spent.facts())
+        router = meter.metered(self.container.model_router)
+        try:
+            return run(router)
+        finally:
+            meter.record(spender, router.usage)
 
     def _succeed(self, job: Job, attempt: int, result: ReplayResult) -> JobStatus | None:
         now = self._now()

@@ -36,6 +36,7 @@ from adapters.market_replay import ReplayMarketClock, ReplayStore
 from adapters.market_store import MarketStore
 from adapters.market_view import MarketMemoryView
 from adapters.migrations import migrate
+from adapters.model_meter import ModelMeter, build_model_meter
 from adapters.model_router import ModelRouter, build_model_router
 from adapters.race_process import RaceDesk
 from adapters.rate_limits import AuthRateLimiter
@@ -89,6 +90,7 @@ class Container:
     tiers: TierTable
     trading: TradingDesk
     model_router: ModelRouter
+    model_meter: ModelMeter
     decisions: DecisionStore
     artifacts: FilesystemArtifacts
     trading_engine: TradingEngine
@@ -138,6 +140,7 @@ def bootstrap(
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
+        connect_timeout=settings.db_connect_timeout_seconds,
         sqlite_lock_timeout=settings.sqlite_lock_timeout_seconds,
         application_name=settings.db_application_name,
     )
@@ -162,6 +165,7 @@ def bootstrap(
     clones.bind_entitlements(entitlements)
     trading = TradingDesk(clock=the_market_clock, factory_builder=events)
     model_router = build_model_router(settings, transport=http_transport)
+    model_meter = build_model_meter(settings, database, service_clock)
     decisions = DecisionStore(database)
     artifacts = FilesystemArtifacts(settings.effective_artifact_dir)
     features = FeatureChannels(FeatureStore(database), market)
@@ -175,6 +179,7 @@ def bootstrap(
         artifacts=artifacts,
         router=model_router,
         service_clock=service_clock,
+        meter=model_meter,
     )
     contract_wallets = (
         JsonRpcContractWallets(settings.eip1271_rpc_url, transport=http_transport)
@@ -224,6 +229,7 @@ def bootstrap(
         tiers=tiers,
         trading=trading,
         model_router=model_router,
+        model_meter=model_meter,
         decisions=decisions,
         artifacts=artifacts,
         trading_engine=engine,

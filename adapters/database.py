@@ -132,6 +132,7 @@ def open_database(
     pool_size: int = 4,
     max_overflow: int = 6,
     pool_timeout: float = 10.0,
+    connect_timeout: int = 5,
     sqlite_lock_timeout: int = 15,
     application_name: str = "clash",
 ) -> Database:
@@ -147,6 +148,7 @@ def open_database(
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_timeout=pool_timeout,
+            connect_timeout=connect_timeout,
             application_name=application_name,
         )
     return SqliteDatabase(url.removeprefix("sqlite:///"), lock_timeout=sqlite_lock_timeout)

@@ -8,6 +8,8 @@ decided at most once; its orders are stored with it (``phase = planned``) *befor
 are sent, and the row becomes ``executed`` with the ledger's answers. A worker that dies
 in between finds the planned row and re-sends the same orders, which the ledger answers
 idempotently (same client order ids). Dry runs keep their results in their own table.
+A row's model usage (``adapters.model_usage``) is added in the row's own transaction, so
+a tick recorded twice (refused by the row's key) never counts its calls twice.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from adapters.database import Database, Session, UniqueViolation, from_micros, to_micros
+from adapters.model_usage import UsageEntry, add_usage
 from domain.prop.orders import MarketOrder
 from domain.prop.positions import Side
 
@@ -108,12 +111,16 @@ class DecisionStore:
             )
         return {row["asset"]: from_micros(row["last_tick"]) for row in rows}
 
-    def record(self, row: DecisionRow, ticks: Mapping[str, datetime]) -> bool:
-        """Write the row and move the cursors; False if this tick was already recorded."""
+    def record(
+        self, row: DecisionRow, ticks: Mapping[str, datetime], usage: UsageEntry | None = None
+    ) -> bool:
+        """Write the row, its model usage and the cursors; False if the tick was recorded."""
         try:
             with self.database.transaction() as session:
                 _insert(session, row)
                 _advance(session, row.account_id, ticks)
+                if usage is not None:
+                    add_usage(session, usage)
         except UniqueViolation:
             return False
         return True
@@ -163,8 +170,9 @@ class DecisionStore:
         recorded_at: datetime,
         provider: str,
         result: Mapping[str, Any],
+        usage: UsageEntry | None = None,
     ) -> None:
-        """Keep a dry run's result (debug table)."""
+        """Keep a dry run's result (debug table) and count its model usage with it."""
         with self.database.transaction() as session:
             session.execute(
                 "INSERT INTO trading_dry_runs (run_id, clone_id, owner, source, market_time,"
@@ -180,6 +188,8 @@ class DecisionStore:
                     _json(result),
                 ),
             )
+            if usage is not None:
+                add_usage(session, usage)
 
     def dry_runs(
         self, clone_id: UUID, *, before: tuple[int, str] | None, limit: int

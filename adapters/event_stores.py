@@ -14,7 +14,12 @@ from eventsourcing.persistence import (
     ApplicationRecorder,
     InfrastructureFactory,
 )
-from eventsourcing.postgres import PostgresFactory
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
 from eventsourcing.sqlite import (
     SQLiteAggregateRecorder,
     SQLiteApplicationRecorder,
@@ -61,8 +66,42 @@ class NamedTablesSQLiteFactory(SQLiteFactory):
         return None
 
 
+class _CreateIfMissing:
+    """Create a recorder's table only when it is missing.
+
+    The library's ``CREATE ... IF NOT EXISTS`` statements still demand ownership of an
+    existing table (for its indexes), which the application role of a protected ledger
+    does not have (``adapters/ledger_grants.py``); so look first.
+    """
+
+    datastore: PostgresDatastore
+    events_table_name: str
+
+    def create_table(self) -> None:
+        """Create the table (and its indexes) unless it exists."""
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT to_regclass(%s) AS found",
+                (f"{self.datastore.schema}.{self.events_table_name}",),
+            )
+            row = cursor.fetchone()
+        if row is None or row["found"] is None:
+            super().create_table()  # type: ignore[misc]
+
+
+class _AggregateRecorder(_CreateIfMissing, PostgresAggregateRecorder):
+    """Snapshots and other aggregate-only tables."""
+
+
+class _ApplicationRecorder(_CreateIfMissing, PostgresApplicationRecorder):
+    """An application's event log."""
+
+
 class SharedPoolPostgresFactory(PostgresFactory):
     """PostgreSQL infrastructure drawing on the process's one pool (the connection budget)."""
+
+    aggregate_recorder_class = _AggregateRecorder
+    application_recorder_class = _ApplicationRecorder
 
     def __init__(self, env: Environment, datastore: object) -> None:
         InfrastructureFactory.__init__(self, env)

@@ -15,24 +15,36 @@ Metrics (all prefixed ``clash_``):
 - ``source_healthy`` (``source``, ``channel``): 1 healthy, 0.5 degraded, 0 down;
 - ``reconciliation_ok`` (1/0, absent before the first run) and
   ``reconciliation_breaches`` (of the newest run);
-- ``auditions_stuck`` (auditions whose process recorded a failed step and has not moved).
+- ``auditions_stuck`` (auditions whose process recorded a failed step and has not moved);
+- ``model_budget_used_ratio`` and ``model_budget_state`` (0 ok, 1 soft, 2 exhausted) per
+  ``scope`` (``global``; ``clone`` with its ``tier``: the fullest clone of that tier), for
+  today's configured model budgets (``docs/model-usage.md``).
+
+Activity (events per module, worker items, queue depths, expired leases, model calls,
+errors and tokens) comes from ``adapters/activity_metrics.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from adapters.activity_metrics import ActivityCollector
 from adapters.bootstrap import Container
 from adapters.dead_letters import DeadLetterStore
+from adapters.process_states import process_states
 from adapters.reconciliation import recent_runs
+from adapters.stuck_leases import live_leases, stuck_leases, worker_of
+from domain.trading.budgets import BudgetState
 from projections.catalog import runners
 
 HEALTH = {"healthy": 1.0, "degraded": 0.5, "down": 0.0}
+BUDGET_LEVEL = {BudgetState.OK: 0.0, BudgetState.SOFT: 1.0, BudgetState.EXHAUSTED: 2.0}
 
 
 class SystemCollector(Collector):
@@ -48,7 +60,9 @@ class SystemCollector(Collector):
         yield self._heartbeats()
         yield self._sources()
         yield from self._reconciliation()
-        yield self._stuck_auditions()
+        yield from self._processes()
+        yield from self._leases()
+        yield from self._model_budgets()
 
     def _projections(self) -> Iterator[GaugeMetricFamily]:
         lag = GaugeMetricFamily(
@@ -105,20 +119,46 @@ class SystemCollector(Collector):
         yield ok
         yield breaches
 
-    def _stuck_auditions(self) -> GaugeMetricFamily:
-        gauge = GaugeMetricFamily(
+    def _processes(self) -> Iterator[GaugeMetricFamily]:
+        overdue = timedelta(seconds=self.container.settings.race_overdue_after_seconds)
+        states = process_states(self.container.database, self.container.market_clock.now(), overdue)
+        auditions = GaugeMetricFamily(
             "clash_auditions_stuck", "Auditions whose process failed a step and waits."
         )
-        with self.container.database.transaction(write=False) as session:
-            if not session.table_exists("lifecycle_auditions_view"):
-                gauge.add_metric([], 0)
-                return gauge
-            row = session.fetch_one(
-                "SELECT COUNT(*) AS n FROM lifecycle_auditions_view"
-                " WHERE open = 1 AND last_error IS NOT NULL"
-            )
-        gauge.add_metric([], int(row["n"]) if row else 0)
-        return gauge
+        auditions.add_metric([], states.auditions_stuck)
+        races = GaugeMetricFamily(
+            "clash_races_overdue", "Races past their next step's market time plus the grace."
+        )
+        races.add_metric([], states.races_overdue)
+        yield auditions
+        yield races
+
+    def _leases(self) -> Iterator[GaugeMetricFamily]:
+        now = self.container.service_clock.now()
+        stale_after = timedelta(seconds=self.container.settings.worker_stale_after_seconds)
+        live = GaugeMetricFamily("clash_leases_live", "Leases live now.")
+        live.add_metric([], len(live_leases(self.container.database, now)))
+        stuck = GaugeMetricFamily(
+            "clash_leases_stuck", "Live leases whose holder stopped beating.", labels=["worker"]
+        )
+        for lease in stuck_leases(self.container.database, now, stale_after):
+            stuck.add_metric([worker_of(lease)], 1)
+        yield live
+        yield stuck
+
+    def _model_budgets(self) -> Iterator[GaugeMetricFamily]:
+        labels = ["scope", "tier"]
+        ratio = GaugeMetricFamily(
+            "clash_model_budget_used_ratio", "Today's model spend / daily budget.", labels=labels
+        )
+        state = GaugeMetricFamily(
+            "clash_model_budget_state", "0 ok, 1 soft, 2 exhausted.", labels=labels
+        )
+        for scope, tier, status in self.container.model_meter.budget_report().series():
+            ratio.add_metric([scope, tier], float(status.ratio))
+            state.add_metric([scope, tier], BUDGET_LEVEL[status.state])
+        yield ratio
+        yield state
 
 
 class Metrics:
@@ -133,6 +173,7 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(SystemCollector(container))
+        self.registry.register(ActivityCollector(container))
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Record one request."""

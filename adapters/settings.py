@@ -25,9 +25,17 @@ from urllib.parse import parse_qs, urlsplit
 
 from eth_account import Account
 from eth_utils.address import is_checksum_address
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from adapters.model_cost_settings import ModelBudgetsSetting, ModelPriceSetting, decimal_json
 from domain.clones.tiers import TierTable, TierTableInvalid
 from domain.lifecycle.audition_rules import AuditionError, AuditionRuleBook
 from domain.lifecycle.race_config import RaceConfig
@@ -113,6 +121,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=4, ge=1, le=40)
     db_pool_max_overflow: int = Field(default=6, ge=0, le=40)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    db_connect_timeout_seconds: int = Field(default=5, ge=2, le=60)  # libpq: whole seconds, 2+
     sqlite_lock_timeout_seconds: int = Field(default=15, ge=1)
     db_application_name: str = Field(default="clash", pattern=r"^[A-Za-z0-9_.:-]{1,63}$")
 
@@ -200,6 +209,12 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = None
     openai_json_mode: Literal["json_schema", "json_object", "none"] = "json_schema"
+    # Model cost (docs/model-usage.md): USD per million tokens by route model name, and
+    # daily budgets (global, per clone by tier) with the share that raises a soft alert.
+    model_prices: Annotated[dict[str, ModelPriceSetting], NoDecode] = Field(default_factory=dict)
+    model_budgets: Annotated[ModelBudgetsSetting, NoDecode] = Field(
+        default_factory=ModelBudgetsSetting
+    )
 
     # Decision artifacts (context, prompt, response): a directory (default: ``artifacts``
     # beside the SQLite file, else ``./var/artifacts``) and how many days they are kept.
@@ -264,6 +279,8 @@ class Settings(BaseSettings):
     race_strike_rule: Literal["last_place", "drawdown_over"] = "last_place"
     race_strike_drawdown: Decimal = Field(default=Decimal("0.20"), gt=0, le=1)
     race_strikes_to_retire: int = Field(default=3, ge=1, le=100)
+    # Market time past a race's next step after which /health/workers calls it overdue.
+    race_overdue_after_seconds: int = Field(default=900, ge=60)
     # Race tickets (docs/settlement.md): stake bounds and a per-user cap per race, in wei
     # (decimal strings), and how long a ticket quote can be paid.
     ticket_min_stake_wei: int = Field(default=10**15, gt=0)
@@ -376,6 +393,21 @@ class Settings(BaseSettings):
         if any(not routes for routes in value.values()):
             raise ValueError("CLASH_MODEL_ROUTES gives a tier no route")
         return {**_rules_everywhere(), **value}
+
+    @field_validator("model_prices", "model_budgets", mode="before")
+    @classmethod
+    def _model_cost_json(cls, value: Any, info: ValidationInfo) -> Any:
+        return decimal_json(value, f"CLASH_{str(info.field_name).upper()}")
+
+    @model_validator(mode="after")
+    def _budget_tiers_known(self) -> Settings:
+        unknown = sorted(set(self.model_budgets.tiers) - set(self.tiers.names))
+        if unknown:
+            raise ValueError(
+                f"CLASH_MODEL_BUDGETS names tiers {unknown} that are not in the tier table"
+                f" {list(self.tiers.names)}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _model_routes_reachable(self) -> Settings:

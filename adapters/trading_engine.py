@@ -10,9 +10,11 @@ A tick, for one bound account (see ``adapters.decision_store`` for the crash sto
 resend any planned orders left by a crashed step; find the due ticks; record missed
 ticks as one ``skipped`` row; if the data for the tick is not published yet, wait (at
 most one cadence: after that the tick is decided on what there is, and stale assets hold);
-refuse the tick if the grant no longer covers the version; decide; plan the orders; store
-the row with its orders and move the cursors; send the orders with the decision as their
-cause; record the ledger's answers.
+refuse the tick if the grant no longer covers the version; decide (a model strategy whose
+clone or the whole service spent its daily model budget holds with ``budget_exhausted``
+and asks no provider, see ``adapters.model_meter``); plan the orders; store the row with
+its orders, its model usage and the moved cursors in one transaction; send the orders with
+the decision as their cause; record the ledger's answers.
 """
 
 from __future__ import annotations
@@ -34,9 +36,11 @@ from adapters.decision_records import (
     store_artifacts,
 )
 from adapters.decision_store import DecisionRow, DecisionStore, order_document
+from adapters.model_meter import ModelMeter, Spender
+from adapters.model_usage import UsageEntry
 from adapters.trading_market import MarketReader
 from domain.clock import Clock
-from domain.clones.tiers import EntitlementError, Entitlements, Stage, TierTable, guard
+from domain.clones.tiers import EntitlementError, Entitlements, Grant, Stage, TierTable, guard
 from domain.market.instruments import Instrument
 from domain.market.intervals import interval_length
 from domain.prop.application import PropLedger
@@ -73,6 +77,20 @@ class TickReport:
     waiting: int = 0
 
 
+@dataclass(frozen=True)
+class _Version:
+    spec: StrategySpec  # compiled once: a version's spec document never changes
+    owner: str
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """A dry run's result document, and the model usage its row must count."""
+
+    document: dict[str, Any]
+    usage: UsageEntry | None
+
+
 @dataclass
 class TradingEngine:
     """Drives bound accounts and runs dry runs."""
@@ -86,7 +104,8 @@ class TradingEngine:
     artifacts: ArtifactStore
     router: Router
     service_clock: Clock
-    _specs: dict[UUID, StrategySpec] = field(default_factory=dict, init=False, repr=False)
+    meter: ModelMeter
+    _versions: dict[UUID, _Version] = field(default_factory=dict, init=False, repr=False)
 
     def tick(self, bound: BoundAccount, now: datetime) -> TickReport:
         """Decide every due tick of ``bound`` at market time ``now``."""
@@ -126,21 +145,38 @@ class TradingEngine:
         if tick.missed:
             self._record_missed(bound, tick)
             report.skipped += 1
-        refusal = self._refusal(bound, spec)
+        grant = self.entitlements.effective_tier(bound.clone_id)
+        refusal = self._refusal(spec, grant)
         if refusal is not None:
             self._record(decision_row(bound, tick, "refused", self._now(), errors=[refusal]), tick)
             report.refused += 1
         elif self._waiting(spec, tick, now, market):
             report.waiting += 1
         else:
-            decision = decide(
+            spender = Spender.of(self._version(bound.version_id).owner, bound.clone_id, grant)
+            decision = self._decide(
                 spec,
                 self._packet(bound, spec, tick, market),
-                decision_id=decision_id_for(f"account:{bound.account_id}", tick.at),
-                router=self.router,
+                decision_id_for(f"account:{bound.account_id}", tick.at),
+                spender,
             )
-            self._execute(bound, spec, tick, decision, market)
+            usage = self.meter.entry(spender, decision)
+            self._execute(bound, spec, tick, decision, market, usage)
             report.decided += 1
+
+    def _decide(
+        self,
+        spec: StrategySpec,
+        packet: ContextPacket,
+        decision_id: UUID,
+        spender: Spender | None,
+    ) -> Decision:
+        """Decide; without a spender only the rules answer, and a spent budget holds."""
+        if spender is None:
+            return decide(spec, packet, decision_id=decision_id, router=None)
+        spent = self.meter.stop_for(spender) if spec.model is not None else None
+        stopped = None if spent is None else spent.reason()
+        return decide(spec, packet, decision_id=decision_id, router=self.router, stopped=stopped)
 
     def _waiting(self, spec: StrategySpec, tick: Due, now: datetime, market: MarketReader) -> bool:
         """Data for the tick is still on its way (waited for at most one cadence)."""
@@ -150,14 +186,9 @@ class TradingEngine:
         refs = [ref for ref in spec.channels if ref.asset in tick.assets]
         return not all(market.caught_up(ref, tick.at) for ref in refs)
 
-    def _refusal(self, bound: BoundAccount, spec: StrategySpec) -> str | None:
+    def _refusal(self, spec: StrategySpec, grant: Grant | None) -> str | None:
         try:
-            guard(
-                spec.topology,
-                stage=Stage.RUNTIME,
-                grant=self.entitlements.effective_tier(bound.clone_id),
-                table=self.tiers,
-            )
+            guard(spec.topology, stage=Stage.RUNTIME, grant=grant, table=self.tiers)
         except EntitlementError as refused:
             return f"{refused.reason}: {refused}"
         return None
@@ -196,6 +227,7 @@ class TradingEngine:
         tick: Due,
         decision: Decision,
         market: MarketReader,
+        usage: UsageEntry | None,
     ) -> None:
         packet = decision.context
         plans = plan_orders(
@@ -221,7 +253,7 @@ class TradingEngine:
             if acts or decision.prompt
             else {},
         )
-        if not self._record(row, tick):
+        if not self._record(row, tick, usage):
             return
         outcomes = [skipped_document(p) for p in plans if isinstance(p, SkippedAction)]
         outcomes += [self._send(bound.account_id, order) for order in orders]
@@ -242,8 +274,8 @@ class TradingEngine:
             return {**order_document(order), "status": "error", "reason": failed.reason}
         return {**order_document(order), "status": outcome.status, "reason": outcome.reason}
 
-    def _record(self, row: DecisionRow, tick: Due) -> bool:
-        return self.decisions.record(row, {asset: tick.at for asset in tick.assets})
+    def _record(self, row: DecisionRow, tick: Due, usage: UsageEntry | None = None) -> bool:
+        return self.decisions.record(row, {asset: tick.at for asset in tick.assets}, usage)
 
     def _record_missed(self, bound: BoundAccount, tick: Due) -> None:
         first = min(m.first for m in tick.missed.values())
@@ -270,9 +302,14 @@ class TradingEngine:
         run_id: UUID,
         at: datetime,
         collateral: Decimal,
-        rules_only: bool,
-    ) -> dict[str, Any]:
-        """Decide once at market time ``at`` on a flat paper account; touch no account."""
+        spender: Spender | None,
+    ) -> DryRun:
+        """Decide once at market time ``at`` on a flat paper account; touch no account.
+
+        ``spender`` is whose model calls these are; ``None`` (a clone without a grant)
+        lets only the rules answer. The usage returned is for the caller to store with
+        the dry-run row, in one transaction.
+        """
         market = self.market.for_tick()
         market.ensure_channels(spec.channels, at)
         packet = build_packet(
@@ -283,9 +320,7 @@ class TradingEngine:
             account=flat_account(collateral),
             invocation=1,
         )
-        decision = decide(
-            spec, packet, decision_id=run_id, router=None if rules_only else self.router
-        )
+        decision = self._decide(spec, packet, run_id, spender)
         plans = plan_orders(
             decision.actions.actions,
             decision_id=run_id,
@@ -295,16 +330,23 @@ class TradingEngine:
             instruments=_instruments(market, spec.asset_names, at),
             risk=spec.risk,
         )
-        return dry_run_document(
+        document = dry_run_document(
             decision, plans, store_artifacts(self.artifacts, decision, self._now())
         )
+        usage = None if spender is None else self.meter.entry(spender, decision)
+        return DryRun(document, usage)
 
     def _spec(self, version_id: UUID) -> StrategySpec:
-        """The compiled spec of a version, loaded once: published versions never change."""
-        spec = self._specs.get(version_id)
-        if spec is None:
-            spec = self._specs[version_id] = self.versions.version(version_id).spec
-        return spec
+        """The compiled spec of a version."""
+        return self._version(version_id).spec
+
+    def _version(self, version_id: UUID) -> _Version:
+        """A version's spec and owner, loaded once: published versions never change."""
+        version = self._versions.get(version_id)
+        if version is None:
+            published = self.versions.version(version_id)
+            version = self._versions[version_id] = _Version(published.spec, published.owner)
+        return version
 
     def _artifacts(self, decision: Decision) -> dict[str, Any]:
         return store_artifacts(self.artifacts, decision, self._now())

@@ -23,6 +23,7 @@ from api.routes import (
     admin,
     admin_clones,
     admin_dead_letters,
+    admin_model_usage,
     admin_prop,
     admin_reconciliation,
     arena,
@@ -115,6 +116,7 @@ def create_app(
         tickets.router,
         admin_dead_letters.router,
         admin_reconciliation.router,
+        admin_model_usage.router,
         metrics.router,
     )
     for router in routers:

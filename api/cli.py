@@ -7,6 +7,7 @@ before anything starts, with the offending variables named and exit code 2.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 import typer
@@ -19,9 +20,11 @@ from api.cli_audit import run_audit
 from api.cli_backup import backup_app
 from api.cli_config import config_app
 from api.cli_dead_letters import dead_letters_app
-from api.cli_keys import keys_app
 from api.cli_demo import demo
 from api.cli_ingest import ingest_app
+from api.cli_keys import keys_app
+from api.cli_ledger import protect_ledger_command
+from api.cli_model_usage import model_usage
 from api.cli_projections import projections_app
 from api.cli_prop import prop_app
 from api.cli_settle import settle_app
@@ -33,6 +36,7 @@ from api.cli_support import (
     market_overrides,
     settings_or_exit,
 )
+from api.cli_workers import workers_app
 from domain.identity.errors import IdentityError
 
 app = typer.Typer(help="Clash of Clones backend.", no_args_is_help=True)
@@ -48,8 +52,11 @@ app.add_typer(settle_app, name="settle")
 app.add_typer(backup_app, name="backup")
 app.add_typer(config_app, name="config")
 app.add_typer(dead_letters_app, name="dead-letters")
+app.add_typer(workers_app, name="workers")
+db_app.command("protect-ledger")(protect_ledger_command)
 admin_app.add_typer(service_token_app, name="service-token")
 admin_app.add_typer(keys_app, name="keys")
+admin_app.command("model-usage")(model_usage)
 app.command("audit")(run_audit)
 app.command("demo")(demo)
 
@@ -88,6 +95,7 @@ def serve(
             port=port or settings.port,
             log_config=None,
             proxy_headers=True,
+            timeout_graceful_shutdown=math.ceil(settings.worker_shutdown_grace_seconds),
         )
 
 
@@ -106,15 +114,6 @@ def run_worker(
         except UnknownWorker as exc:
             errors.print(str(exc), markup=False)
             raise typer.Exit(2) from None
-
-
-@app.command("workers")
-def list_workers() -> None:
-    """List the workers this build has."""
-    from workers.catalog import worker_names
-
-    for name in worker_names():
-        console.print(name)
 
 
 @db_app.command("migrate")

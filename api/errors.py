@@ -91,7 +91,13 @@ from domain.lifecycle.race import RaceNotDue, RaceNotFound, RaceTransitionRefuse
 from domain.market.errors import BadChannel, BadRange, UnknownAsset, UnknownChannel
 from domain.market.intervals import UnknownInterval
 from domain.prop.errors import AccountNotFound, AccountNotOpen, InvalidCommand, OrderConflict
-from domain.trading.errors import BadWindow, BindingConflict, NotBound, VersionAlreadyTrading
+from domain.trading.errors import (
+    BadUsageRange,
+    BadWindow,
+    BindingConflict,
+    NotBound,
+    VersionAlreadyTrading,
+)
 from projections.clones_queries import ClonesReadsLagging
 from projections.prop_reads import ProjectionLagging
 
@@ -212,6 +218,7 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     VersionAlreadyTrading: ProblemKind(409, "trading", "Version already trading"),
     BadWindow: ProblemKind(422, "trading", "Bad window"),
     NotBound: ProblemKind(422, "trading", "Account not bound"),
+    BadUsageRange: ProblemKind(422, "trading", "Bad model-usage range"),
     BacktestNotFound: ProblemKind(404, "backtests", "Backtest not found"),
     BadBacktestWindow: ProblemKind(422, "backtests", "Bad replay window"),
     CapExceeded: ProblemKind(422, "backtests", "Backtest over the tier's caps"),

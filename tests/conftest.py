@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from functools import cache
+from typing import NoReturn
 
 import psycopg
 import pytest
@@ -41,8 +42,12 @@ def postgres_problem() -> str | None:
 def require_postgres() -> None:
     """Skip (or, in CI, fail) the current test when PostgreSQL is unreachable."""
     problem = postgres_problem()
-    if problem is None:
-        return
+    if problem is not None:
+        skip_or_fail(problem)
+
+
+def skip_or_fail(problem: str) -> NoReturn:
+    """Skip the current test for ``problem``, or fail it when CI requires PostgreSQL."""
     if REQUIRE_POSTGRES:
         pytest.fail(f"{problem} (CLASH_TEST_REQUIRE_POSTGRES=1)")
     pytest.skip(problem)

@@ -9,7 +9,9 @@ holder's item is picked up after expiry; retries with backoff, then a dead lette
 once, so ``perform`` must be idempotent and finish within the lease TTL, or extend it:
 a long item calls :func:`keep_lease` from time to time (a lease heartbeat), which renews
 the item's lease and raises :class:`LeaseLost` once another holder has taken it. A worker
-may name its own TTL (a ``lease_ttl`` attribute); otherwise the runtime's applies. A step
+may name its own TTL (a ``lease_ttl`` attribute); otherwise the runtime's applies. Once a
+minute each runtime releases stuck leases (live, but their holder stopped beating:
+:mod:`adapters.stuck_leases`). A step
 never raises (``KeyboardInterrupt``/``SystemExit`` aside): failures are logged and recorded.
 Time comes only from the injected clock (the service clock in production), so
 :mod:`workers.driver` can step every worker on a simulated clock.
@@ -29,6 +31,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from types import FrameType
 from typing import Any, Literal, Protocol
 
@@ -39,6 +42,7 @@ from adapters.dead_letters import DeadLetterStore, JsonValue
 from adapters.heartbeats import HeartbeatState, HeartbeatStore
 from adapters.leases import Lease, LeaseStore
 from adapters.settings import Settings
+from adapters.stuck_leases import release_stuck_leases
 from domain.clock import Clock
 from workers.backoff import Backoff, RetryPolicy
 
@@ -46,6 +50,7 @@ _log: structlog.typing.FilteringBoundLogger = structlog.get_logger(__name__)
 
 Outcome = Literal["done", "failed", "dead", "skipped"]
 _HOUSEKEEPING_EVERY = timedelta(hours=1)
+_STUCK_CHECK_EVERY = timedelta(minutes=1)
 _SUMMARY_LIMIT = 500
 
 
@@ -117,17 +122,19 @@ class _HeldLease:
     lease: Lease
     ttl: timedelta
     clock: Clock
+    beat: Callable[[], None]
 
     def renew(self) -> None:
         if not self.store.renew(self.lease, self.ttl, self.clock.now()):
             raise LeaseLost(self.lease.key)
+        self.beat()  # a long item that renews is alive: its lease is not stuck
 
 
 _held: ContextVar[_HeldLease | None] = ContextVar("held_lease", default=None)
 
 
 def keep_lease() -> bool:
-    """Extend the lease of the item being performed by its TTL (a lease heartbeat).
+    """Extend the lease of the item being performed by its TTL, and beat (a lease heartbeat).
 
     Return False when called outside ``perform`` (nothing to renew); raise
     :class:`LeaseLost` when another holder has taken the lease, so the caller stops before
@@ -155,6 +162,7 @@ class Runtime:
         backoff_max: timedelta = timedelta(seconds=300),
         shutdown_grace: timedelta = timedelta(seconds=10),
         retention: timedelta = timedelta(days=1),
+        stale_after: timedelta = timedelta(seconds=900),
         rng: random.Random | None = None,
     ) -> None:
         self.clock = clock
@@ -165,12 +173,15 @@ class Runtime:
         self._lease_ttl = lease_ttl
         self._shutdown_grace = shutdown_grace
         self._retention = retention
+        self._stale_after = stale_after
+        self._database = database
         self._leases = LeaseStore(database)
         self._heartbeats = HeartbeatStore(database)
         self._tallies: dict[str, Counter[str]] = {}
         self._last_errors: dict[str, str | None] = {}
         self._lock = threading.Lock()
         self._last_housekeeping: datetime | None = None
+        self._last_stuck_check: datetime | None = None
 
     @classmethod
     def from_settings(
@@ -192,6 +203,7 @@ class Runtime:
             backoff_base=timedelta(seconds=settings.worker_backoff_base_seconds),
             backoff_max=timedelta(seconds=settings.worker_backoff_max_seconds),
             shutdown_grace=timedelta(seconds=settings.worker_shutdown_grace_seconds),
+            stale_after=timedelta(seconds=settings.worker_stale_after_seconds),
             rng=rng,
         )
 
@@ -201,6 +213,7 @@ class Runtime:
         try:
             self._beat(worker.name, started, "running")
             self._housekeep(started)
+            self._release_stuck(started)
             report = self._work(worker, started, stop)
         except Exception as exc:
             _log.exception("worker step failed", worker=worker.name, holder=self.holder)
@@ -274,7 +287,8 @@ class Runtime:
             # Checked again under the lease: another holder may have just failed or buried it.
             if not self._letters.is_due(worker.name, item.key, now):
                 return "skipped", None
-            with self._holding(_HeldLease(self._leases, lease, ttl, self.clock)):
+            beat = partial(self._beat_safely, worker.name, "running")
+            with self._holding(_HeldLease(self._leases, lease, ttl, self.clock, beat)):
                 return self._perform(worker, item, now)
         finally:
             self._leases.release(lease)
@@ -322,6 +336,15 @@ class Runtime:
             detail: dict[str, Any] = {key: counts[key] for key in ("done", "failed", "dead")}
             detail["last_error"] = self._last_errors.get(worker)
         self._heartbeats.beat(worker, self.holder, now, state, detail)
+
+    def _release_stuck(self, now: datetime) -> None:
+        with self._lock:
+            last = self._last_stuck_check
+            if last is not None and now - last < _STUCK_CHECK_EVERY:
+                return
+            self._last_stuck_check = now
+        for lease in release_stuck_leases(self._database, now, self._stale_after):
+            _log.warning("stuck lease released", lease=lease.key, holder=lease.holder)
 
     def _housekeep(self, now: datetime) -> None:
         with self._lock:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from adapters.schema.backtests import BACKTESTS
 from adapters.schema.economy import ECONOMY
 from adapters.schema.identity import IDENTITY
-from adapters.schema.lifecycle import LIFECYCLE
 from adapters.schema.keys import KEYS
+from adapters.schema.lifecycle import LIFECYCLE
 from adapters.schema.market import MARKET
 from adapters.schema.migration import Migration
+from adapters.schema.model_usage import MODEL_USAGE
 from adapters.schema.operations import OPERATIONS
 from adapters.schema.projections import PROJECTIONS
 from adapters.schema.prop import PROP
@@ -26,6 +27,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ECONOMY,
     LIFECYCLE,
     OPERATIONS,
+    MODEL_USAGE,
     KEYS,
 )
 

@@ -1,7 +1,8 @@
 """Liveness and readiness (``/health``, ``/health/ready``).
 
-``/health/workers`` reports every worker's heartbeat and open dead letters, and answers 503
-when a critical worker is stale or has never beaten. It also shows the market clock, so
+``/health/workers`` reports every worker's heartbeat and open dead letters, the live and
+stuck leases, auditions and races stuck in a step, and each projection's lag; it answers
+503 when a critical worker is stale or has never beaten. It also shows the market clock, so
 the end of the offline replay data is visible there (``market.status == "ended"``).
 
 Readiness says only whether this instance can serve: the database answers and every
@@ -11,6 +12,7 @@ exchange outage never takes the API out of a load balancer.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request
@@ -19,10 +21,13 @@ from fastapi.responses import JSONResponse
 from adapters.database import DatabaseError
 from adapters.heartbeats import worker_health
 from adapters.migrations import pending
+from adapters.process_states import process_states
+from adapters.stuck_leases import live_leases, stuck_leases
 from api.deps import ContainerDep
 from api.routes.market import market_clock_status
 from api.schemas.base import ApiModel
 from api.schemas.market import MarketClockPublic
+from projections.catalog import runners
 
 router = APIRouter(tags=["health"])
 
@@ -75,24 +80,45 @@ class WorkerHealthPublic(ApiModel):
     open_dead_letters: int
 
 
+class LeasesPublic(ApiModel):
+    """Leases live now, and the stuck ones (live, but their holder stopped beating)."""
+
+    live: int
+    stuck: list[str]
+
+
+class ProcessesPublic(ApiModel):
+    """Open auditions and races, and those stuck in a step."""
+
+    auditions_open: int
+    auditions_stuck: int
+    races_open: int
+    races_overdue: int
+
+
 class WorkersHealthPublic(ApiModel):
     """Every worker's health; ``ok`` is false when a critical worker is stale or missing."""
 
     ok: bool
     checked_at: datetime
     workers: list[WorkerHealthPublic]
+    leases: LeasesPublic
+    processes: ProcessesPublic
+    projections_lag: dict[str, int]
     market: MarketClockPublic
 
 
 @router.get("/health/workers", responses={503: {"model": WorkersHealthPublic}})
 def workers_health(request: Request, container: ContainerDep) -> JSONResponse:
-    """Report heartbeats and dead letters; 503 when a critical worker is down."""
+    """Report heartbeats, dead letters, leases, stuck processes and projection lag; 503
+    when a critical worker is down."""
+    now = container.service_clock.now()
+    stale_after = timedelta(seconds=container.settings.worker_stale_after_seconds)
     report = worker_health(
-        container.database,
-        container.service_clock.now(),
-        request.app.state.monitored_workers,
-        timedelta(seconds=container.settings.worker_stale_after_seconds),
+        container.database, now, request.app.state.monitored_workers, stale_after
     )
+    overdue = timedelta(seconds=container.settings.race_overdue_after_seconds)
+    processes = process_states(container.database, container.market_clock.now(), overdue)
     body = WorkersHealthPublic(
         ok=report.ok,
         checked_at=report.checked_at,
@@ -108,6 +134,12 @@ def workers_health(request: Request, container: ContainerDep) -> JSONResponse:
             )
             for w in report.workers
         ],
+        leases=LeasesPublic(
+            live=len(live_leases(container.database, now)),
+            stuck=[lease.key for lease in stuck_leases(container.database, now, stale_after)],
+        ),
+        processes=ProcessesPublic(**asdict(processes)),
+        projections_lag={s.projection: s.lag for s in (r.status() for r in runners(container))},
         market=market_clock_status(container),
     )
     return JSONResponse(

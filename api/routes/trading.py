@@ -3,8 +3,10 @@
 A dry run decides once, now, on the draft or a published version, against market memory
 and a flat paper account: nothing is sent to any prop account, and the result is kept in
 the dry-run debug table. Without a grant only the ``rules`` provider answers (no model is
-called). Decision rows are the trading audit of a bound account: its owner (or an admin)
-reads them, newest tick first.
+called). Its model calls count in the model-usage read model like live ticks, and a spent
+daily model budget holds it with ``budget_exhausted`` (``docs/model-usage.md``). Decision
+rows are the trading audit of a bound account: its owner (or an admin) reads them, newest
+tick first.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from fastapi import APIRouter, status
 
 from adapters.bootstrap import Container
 from adapters.database import from_micros, to_micros
+from adapters.model_meter import Spender
 from api.clone_access import known_assets, owned_clone, parse_clone_id, readable_clone
 from api.deps import AdminUser, ContainerDep, CurrentUser
 from api.pagination import BadCursor, Cursor, PageSize, decode_cursor, encode_cursor
@@ -68,10 +71,11 @@ def dry_run(
     grant = container.clones.effective_grant(clone.id)
     guard(spec.topology, stage=Stage.DRY_RUN, grant=grant, table=container.tiers)
     run_id, at = uuid4(), container.market_clock.now()
-    result = container.trading_engine.dry_run(
-        spec, run_id=run_id, at=at, collateral=DRY_RUN_COLLATERAL, rules_only=grant is None
+    spender = None if grant is None else Spender.of(clone.owner, clone.id, grant)
+    ran = container.trading_engine.dry_run(
+        spec, run_id=run_id, at=at, collateral=DRY_RUN_COLLATERAL, spender=spender
     )
-    recorded = container.service_clock.now()
+    result, recorded = ran.document, container.service_clock.now()
     container.decisions.save_dry_run(
         run_id,
         clone_id=clone.id,
@@ -81,6 +85,7 @@ def dry_run(
         recorded_at=recorded,
         provider=result["provider"],
         result=result,
+        usage=ran.usage,
     )
     row = {
         "run_id": str(run_id),

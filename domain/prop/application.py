@@ -65,10 +65,12 @@ class PropLedger(ClashApplication):
     ) -> UUID:
         """Open the account for ``cause`` (its id derives from it, so retries open it once)."""
         account_id = account_id_for(cause)
-        if account_id in self.repository:
-            return account_id
 
         def command() -> UUID:
+            # Checked inside the retried command: a concurrent open of the same cause makes
+            # this save conflict, and the retry then finds the account and returns it.
+            if account_id in self.repository:
+                return account_id
             self.save(
                 trading.open_account(
                     account_id,

@@ -35,6 +35,11 @@ class PublishedVersion(Protocol):
         ...
 
     @property
+    def owner(self) -> str:
+        """The user who owns the clone (whose model calls a tick's are)."""
+        ...
+
+    @property
     def content_hash(self) -> str:
         """The compiled spec's hash."""
         ...

@@ -17,7 +17,10 @@ with the actions (nothing, an isolated ledger, the real ledger). Steps:
    send text;
 4. the answer's text is validated against the action schema; anything invalid becomes a
    hold with the error recorded, and a routing failure (every route failed) holds every
-   asset with the routing error.
+   asset with the routing error;
+5. a model strategy whose caller says no model may be asked now (``stopped``: a spent
+   daily budget, see ``domain.trading.budgets``) holds every asset with that reason as
+   its error, and no provider is called; rules strategies are never stopped.
 
 The decision id is deterministic (the account or run, and the tick instant), so a retried
 tick produces the same id and the ledger deduplicates its orders.
@@ -134,8 +137,10 @@ def decide(
     *,
     decision_id: UUID,
     router: Router | None,
+    stopped: str | None = None,
 ) -> Decision:
-    """Decide one tick (``router`` None: only the rules provider may answer)."""
+    """Decide one tick (``router`` None: only the rules provider may answer; ``stopped``:
+    why no model may be asked, which holds a model strategy without routing)."""
     hints = hints_of(spec, packet)
     fresh = tuple(a.asset for a in packet.assets if a.fresh)
     stale = tuple(f"stale_data: asset={a.asset}" for a in packet.assets if not a.fresh)
@@ -158,9 +163,12 @@ def decide(
     elif spec.model is None or router is None:
         reply = RulesProvider().complete(call_for(_RulesRoute()))
         provider, model, error = RULES_MODEL, RULES_MODEL, None
+    elif stopped is not None:  # no provider is asked: the reason is the whole error
+        reply, provider, model, error = None, "none", "none", stopped
     else:
         routed = router.complete(spec.model.model_tier, call_for)
-        reply, provider, error = routed.reply, routed.provider or "none", routed.error
+        reply, provider = routed.reply, routed.provider or "none"
+        error = None if routed.error is None else f"provider: {routed.error}"
         model = reply.model if reply is not None else "none"
         attempts = tuple(_attempt(a) for a in routed.attempts)
     actions = _actions(reply, fresh, packet, spec, error)
@@ -188,7 +196,7 @@ def _actions(
 ) -> ActionSet:
     everyone = tuple(a.asset for a in packet.assets)
     if reply is None:
-        errors = () if error is None else (f"provider: {error}",)
+        errors = () if error is None else (error,)
         return ActionSet(tuple(Action.hold(a) for a in everyone), errors)
     parsed = parse_actions(reply.text, assets=fresh, risk=spec.risk)
     by_asset = {a.asset: a for a in parsed.actions}

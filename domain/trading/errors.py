@@ -31,3 +31,19 @@ class NotBound(TradingError):
     """The account has no active binding."""
 
     reason = "not_bound"
+
+
+class BadUsageRange(TradingError):
+    """Raised when a model-usage report's days are reversed or span too long."""
+
+    reason = "bad_usage_range"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class BudgetExhausted(TradingError):
+    """Raised when a daily model budget is spent and a model call would exceed it."""
+
+    reason = "budget_exhausted"

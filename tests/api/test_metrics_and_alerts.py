@@ -14,9 +14,12 @@ import httpx
 from fastapi.testclient import TestClient
 
 from adapters.alerts import AlertEvaluator, AlertRule, load_rules
+from adapters.leases import LeaseStore
+from adapters.model_usage import ModelUsageStore, UsageEntry
 from adapters.reconciliation import reconcile
 from domain.clock import SimulatedClock
 from domain.competition.slots import ArenaSlots
+from domain.trading.usage import UsageLine
 from tests.api.clones_kit import user
 from tests.api.test_economy_routes import container_of
 from workers.alerts import AlertWorker
@@ -60,8 +63,8 @@ def test_a_breach_fires_the_alert_with_its_runbook(
         slots = ArenaSlots.open()
         slots.trigger_event(ArenaSlots.Seated, entry_id=uuid4(), clone_id=uuid4(), capacity=1)
         container.competition.save(slots)
+    clock.advance(timedelta(minutes=1))  # the breach's run is the newest one
     reconcile(container)
-    clock.advance(timedelta(minutes=1))
 
     runtime.step(worker)
 
@@ -88,3 +91,40 @@ def test_a_rule_fires_only_after_its_condition_held_long_enough() -> None:
     assert [(n.status, n.labels) for n in fired] == [("firing", {"projection": "p"})]
     assert [n.status for n in resolved] == ["resolved"]
     assert {r.name for r in load_rules()} >= {"ReconciliationBreach", "DeadLetters", "WorkerSilent"}
+
+
+def test_activity_is_exported_per_module_worker_queue_lease_and_model(
+    client: TestClient, clock: SimulatedClock
+) -> None:
+    # Arrange: two clones (events), a worker step, a lease whose holder never released it,
+    # and a day of model usage.
+    container = container_of(client)
+    for name in ("One", "Two"):
+        container.clones.create_clone(uuid4(), "owner", name)
+    Runtime(container.database, clock).step(AlertWorker(container))
+    LeaseStore(container.database).claim("trading:gone", "dead", timedelta(seconds=30), clock.now())
+    clock.advance(timedelta(seconds=31))
+    line = UsageLine(
+        "openai-compatible",
+        "gpt-4o-mini",
+        calls=3,
+        errors=1,
+        tokens_in=900,
+        tokens_out=120,
+        cost_micros=207,
+    )
+    ModelUsageStore(container.database).record(
+        UsageEntry(clock.now().date(), "u1", uuid4(), "starter", (line,))
+    )
+
+    text = client.get("/metrics").text
+
+    assert 'clash_events_recorded{module="clones"} 2.0' in text
+    assert 'clash_events_recorded{module="prop"} 0.0' in text
+    assert 'clash_worker_items{outcome="done",worker="alerts"} 1.0' in text
+    assert 'clash_queue_depth{queue="backtests"} 0.0' in text
+    assert "clash_leases_expired 1.0" in text
+    model = 'model="gpt-4o-mini",provider="openai-compatible"'
+    assert f"clash_model_calls_today{{{model}}} 3.0" in text
+    assert f"clash_model_errors_today{{{model}}} 1.0" in text
+    assert f'clash_model_tokens_today{{direction="out",{model}}} 120.0' in text

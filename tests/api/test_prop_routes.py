@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +15,7 @@ from adapters.bootstrap import Container, bootstrap
 from api.app import create_app
 from domain.clock import SimulatedClock
 from domain.market.model import AssetContext
+from domain.prop.rules import Purpose, RuleSet
 from projections.catalog import runners
 from tests.api.conftest import ADMIN, api_settings, assert_problem, bearer, sign_in
 from tests.kit import a_wallet
@@ -134,3 +137,20 @@ def test_reused_client_order_id_with_other_content_is_409(client: TestClient) ->
     client.post(url, headers=admin, json=first)
     response = client.post(url, headers=admin, json={**first, "size": "0.2"})
     assert_problem(response, 409, "prop:client-order-id-conflict")
+
+
+def test_concurrent_opens_of_one_cause_all_get_the_one_account(container: Container) -> None:
+    def open_it(_: int) -> UUID:
+        return container.prop.open_account(
+            cause="race:same-cause",
+            owner="u1",
+            purpose=Purpose.SANDBOX,
+            rules=RuleSet(),
+            collateral_micros=10_000_000_000,
+        )
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        opened = list(pool.map(open_it, range(12)))
+
+    assert len(set(opened)) == 1
+    assert container.prop.account(opened[0]).version == 1

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from adapters.bootstrap import Container, bootstrap
+from adapters.clocks import SystemClock
+from adapters.leases import LeaseStore
 from api.app import create_app
+from api.cli import app
 from domain.clock import SimulatedClock
 from tests.api.conftest import api_settings
 from workers.runtime import Runtime, WorkItem
@@ -86,3 +92,55 @@ def test_health_shows_the_market_clock(container: Container) -> None:
     market = client.get("/health/workers").json()["market"]
     assert market["mode"] == "replay"
     assert market["status"] == "not_started"
+
+
+def test_health_shows_live_and_stuck_leases_processes_and_projection_lag(
+    container: Container, clock: SimulatedClock
+) -> None:
+    # Arrange: a silent holder keeps a long lease; a clone drafted but not yet projected.
+    client = TestClient(create_app(container, monitored=[Pulse()]))
+    LeaseStore(container.database).claim("pulse:beat", "gone", timedelta(hours=1), clock.now())
+    container.clones.create_clone(uuid4(), "someone", "Lagging")
+    before = client.get("/health/workers").json()
+    clock.advance(timedelta(seconds=61))  # past CLASH_WORKER_STALE_AFTER_SECONDS=60
+
+    after = client.get("/health/workers").json()
+
+    assert before["leases"] == {"live": 1, "stuck": []}
+    assert after["leases"] == {"live": 1, "stuck": ["pulse:beat"]}
+    assert after["processes"] == {
+        "auditionsOpen": 0,
+        "auditionsStuck": 0,
+        "racesOpen": 0,
+        "racesOverdue": 0,
+    }
+    assert after["projectionsLag"]["clones"] >= 1
+    assert after["projectionsLag"]["prop_ledger"] == 0
+
+
+def test_clash_workers_status_reports_and_fails_on_a_stuck_lease(
+    container: Container, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    monkeypatch.setenv("CLASH_DATABASE_URL", database_url.split("?", maxsplit=1)[0])
+    if "schema=" in database_url:
+        monkeypatch.setenv("CLASH_POSTGRES_SCHEMA", database_url.split("schema=", 1)[1])
+    runner = CliRunner()
+    now = SystemClock().now()  # the CLI runs on the system clock
+    Runtime(container.database, SystemClock(), holder="h1").step(Pulse(critical=False))
+    healthy = runner.invoke(app, ["workers", "status", "--json"])
+    gone = LeaseStore(container.database).claim(
+        "pulse:other", "gone", timedelta(hours=2), now - timedelta(hours=1)
+    )
+    assert gone is not None
+
+    stuck = runner.invoke(app, ["workers", "status", "--json"])
+    table = runner.invoke(app, ["workers", "status"])
+
+    report, later = json.loads(healthy.output), json.loads(stuck.output)
+    replay = next(w for w in report["workers"] if w["name"] == "market-replay")
+    assert (replay["critical"], replay["stale"], report["ok"]) == (True, True, False)
+    assert (healthy.exit_code, report["stuckLeases"]) == (1, [])
+    assert {p["projection"] for p in report["projections"]} >= {"prop_ledger", "clones"}
+    assert later["stuckLeases"] == ["pulse:other"]
+    assert [lease["stuck"] for lease in later["leases"]] == [True]
+    assert "STUCK" in table.output

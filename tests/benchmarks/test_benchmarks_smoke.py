@@ -44,6 +44,7 @@ EXPECTED = {
     "trading.decide_rules",
     "trading.ticks",
     "trading.dry_run",
+    "trading.budget_check",
     "auditions.checks",
     "arena.policy",
     "arena.cycle",

@@ -31,10 +31,15 @@ per backend:
   tick of its binding (no skipped, refused or doubled tick), every row's orders are
   answered (``phase = executed``, one outcome per order), and each account's ledger
   stream holds as many fills as its rows report.
-- ``trading.dry_run``: ``TradingEngine.dry_run`` of the same spec with ``rules_only`` at
-  the feed's final market time on the store the ticks left (channels subscribed), ``dry_runs``
-  times. One operation is one dry run (its context artifact is written each time; storing
-  the result in ``trading_dry_runs`` is the route's, not measured).
+- ``trading.dry_run``: ``TradingEngine.dry_run`` of the same spec with no spender (rules
+  only) at the feed's final market time on the store the ticks left (channels subscribed),
+  ``dry_runs`` times. One operation is one dry run (its context artifact is written each
+  time; storing the result in ``trading_dry_runs`` is the route's, not measured).
+- ``trading.budget_check``: ``ModelMeter.stop_for``, what a model strategy's tick adds
+  before it routes (``docs/model-usage.md``): today's rows of ``budget_clones`` clones with
+  two models each are in ``model_usage_daily``; a global and a per-clone budget are set,
+  none spent; each check reads one clone's and everyone's spend today (one query summing
+  the day). One operation is one check, clones in turn.
 """
 
 from __future__ import annotations
@@ -53,12 +58,14 @@ from uuid import UUID, uuid4, uuid5
 from adapters.bootstrap import REPLAY_DATA_START, Container, bootstrap
 from adapters.database import Database, open_database, to_micros
 from adapters.market_replay import ReplayMarketClock, ReplayStore
+from adapters.model_meter import ModelMeter, Spender
 from adapters.settings import Settings
 from domain.clock import SimulatedClock
 from domain.clones.graph import compile_graph, parse_graph
 from domain.market.instruments import Instrument
 from domain.prop.account import PropAccount
 from domain.prop.rules import Purpose, RuleSet
+from domain.trading.budgets import BudgetPolicy
 from domain.trading.context import (
     AccountContext,
     ContextPacket,
@@ -69,6 +76,7 @@ from domain.trading.context import (
 from domain.trading.decisions import Decision, decide, decision_id_for
 from domain.trading.sizing import Plan, PlannedOrder, plan_orders
 from domain.trading.spec import ChannelRef, StrategySpec
+from domain.trading.usage import PriceBook, UsageLine
 from tests.domain.clones.graph_examples import ASSETS, ema_crossover
 from tests.domain.prop.test_ledger import FixedMarket
 from tests.domain.trading.test_decisions import TableMarket
@@ -108,10 +116,14 @@ class Sizes:
     accounts: int  # ticks: bound accounts
     hours: int  # ticks: timed market hours (12 ticks each)
     dry_runs: int
+    budget_clones: int  # budget_check: clones with usage today
+    budget_checks: int
 
 
-FULL = Sizes(decisions=20_000, accounts=20, hours=6, dry_runs=50)
-QUICK = Sizes(decisions=300, accounts=5, hours=1, dry_runs=10)
+FULL = Sizes(
+    decisions=20_000, accounts=20, hours=6, dry_runs=50, budget_clones=1000, budget_checks=2000
+)
+QUICK = Sizes(decisions=300, accounts=5, hours=1, dry_runs=10, budget_clones=20, budget_checks=50)
 
 
 def run(
@@ -124,6 +136,7 @@ def run(
     with Replayed(database_url, schema, workdir) as world:
         yield ticks(world, sizes)
         yield dry_runs(world.container, spec, sizes)
+        yield budget_checks(world.container, sizes)
 
 
 def ema_spec() -> StrategySpec:
@@ -453,8 +466,8 @@ def dry_runs(container: Container, spec: StrategySpec, sizes: Sizes) -> Extended
     for _ in range(sizes.dry_runs):
         started = time.perf_counter()
         result = container.trading_engine.dry_run(
-            spec, run_id=uuid4(), at=at, collateral=DRY_RUN_COLLATERAL, rules_only=True
-        )
+            spec, run_id=uuid4(), at=at, collateral=DRY_RUN_COLLATERAL, spender=None
+        ).document
         latencies.append(time.perf_counter() - started)
         providers.add(result["provider"])
         if result["errors"]:
@@ -462,3 +475,31 @@ def dry_runs(container: Container, spec: StrategySpec, sizes: Sizes) -> Extended
     if providers != {"rules"}:
         raise RuntimeError(f"dry runs answered by {sorted(providers)}")
     return ("trading.dry_run", sizes.dry_runs, sum(latencies), latencies, {"at": at.isoformat()})
+
+
+# --- trading.budget_check ---------------------------------------------------------------
+
+
+def budget_checks(container: Container, sizes: Sizes) -> ExtendedMeasurement:
+    """``ModelMeter.stop_for`` against a day of ``budget_clones`` clones' usage."""
+    budgets = BudgetPolicy(10**9, {"starter": 10**8})
+    meter = ModelMeter(container.model_meter.store, PriceBook({}), budgets, container.service_clock)
+    spenders = [
+        Spender(f"bench-user-{n}", uuid5(NS, f"budget:{n}"), "starter")
+        for n in range(sizes.budget_clones)
+    ]
+    lines = (
+        UsageLine("openai-compatible", "gpt-4o-mini", 3, 0, 3_702, 1_701, 1_575, 0),
+        UsageLine("rules", "rules", 1, 0, 0, 0, 0, 0),
+    )
+    for spender in spenders:
+        meter.record(spender, lines)
+    latencies = []
+    for n in range(sizes.budget_checks):
+        started = time.perf_counter()
+        stopped = meter.stop_for(spenders[n % len(spenders)])
+        latencies.append(time.perf_counter() - started)
+        if stopped is not None:
+            raise RuntimeError(f"an unspent budget stopped a call: {stopped.reason()}")
+    extra = {"clones": len(spenders), "rows": 2 * len(spenders)}
+    return ("trading.budget_check", len(latencies), sum(latencies), latencies, extra)

@@ -9,7 +9,7 @@ recomputation from each race account's fills, funding and the end marks.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from uuid import UUID
 
@@ -17,6 +17,7 @@ import pytest
 
 from adapters.bootstrap import Container
 from adapters.market_quotes import quote
+from adapters.process_states import process_states
 from domain.prop.money import micros_to_decimal
 from projections.catalog import runners
 from tests.api.clones_kit import admin
@@ -164,6 +165,18 @@ def test_two_schedulers_and_a_restart_make_one_race_per_slot(arena: AuditionWorl
     with container.database.transaction(write=False) as session:
         rows = session.fetch_all("SELECT account_id FROM prop_accounts_view WHERE purpose = 'race'")
     assert sorted(r["account_id"] for r in rows) == sorted(accounts)
+    # Nothing is overdue now; were the races worker to stop for a day, both would be.
+    for runner in runners(container, ["races"]):
+        runner.catch_up()
+    grace = timedelta(minutes=15)
+    now = process_states(container.database, container.market_clock.now(), grace)
+    stopped = process_states(
+        container.database, container.market_clock.now() + timedelta(days=1), grace
+    )
+    still_open = [r for r in races if r["state"] in ("accumulating", "launched", "live")]
+    assert still_open
+    assert (now.races_open, now.races_overdue) == (len(still_open), 0)
+    assert (stopped.races_open, stopped.races_overdue) == (len(still_open), len(still_open))
 
 
 def test_an_admin_cancels_a_launched_race_and_the_arena_trades_again(

@@ -20,6 +20,7 @@ from adapters.dead_letters import DeadLetterStore
 from adapters.heartbeats import HeartbeatStore, worker_health
 from adapters.leases import LeaseStore
 from adapters.settings import load_settings
+from adapters.stuck_leases import stuck_leases
 from domain.clock import Clock, SimulatedClock
 from workers.runtime import (
     LeaseLost,
@@ -474,3 +475,57 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
             return True
         ready.wait(0.02)
     return condition()
+
+
+# Stuck leases
+
+
+def test_a_live_lease_whose_holder_stopped_beating_is_stuck_and_released(
+    database: Database,
+) -> None:
+    # Arrange: a holder took a long lease, beat once, then fell silent (died or hung).
+    clock = SimulatedClock(T0)
+    leases = LeaseStore(database)
+    HeartbeatStore(database).beat("payouts", "silent", T0, "running", {})
+    held = leases.claim("payouts:item-9", "silent", timedelta(hours=2), T0)
+    assert held is not None
+    runtime = a_runtime(database, clock)  # stale after 900 s by default
+    early = T0 + timedelta(seconds=899)
+    late = T0 + timedelta(seconds=901)
+
+    # Act / Assert: not stuck while the holder's beat is fresh.
+    assert stuck_leases(database, early, timedelta(seconds=900)) == []
+    clock.set(late)
+    assert [lease.key for lease in stuck_leases(database, late, timedelta(seconds=900))] == [
+        "payouts:item-9"
+    ]
+    with capture_logs() as logs:
+        runtime.step(ScriptedWorker(keys=[]))
+
+    # The step released it: another holder can take the item, with a higher fencing token.
+    assert [log["lease"] for log in logs if log["event"] == "stuck lease released"] == [
+        "payouts:item-9"
+    ]
+    taken = leases.claim("payouts:item-9", "holder-b", timedelta(seconds=30), late)
+    assert taken is not None
+    assert taken.token == held.token + 1
+    assert not leases.renew(held, timedelta(hours=1), late)  # the silent holder lost it
+
+
+def test_a_long_item_that_keeps_its_lease_beats_and_is_never_stuck(database: Database) -> None:
+    clock = SimulatedClock(T0)
+    runtime = a_runtime(database, clock)
+    stuck_seen: list[list[str]] = []
+
+    def long_item(_: WorkItem) -> None:
+        for _ in range(4):  # twenty minutes of work, renewing every five
+            clock.advance(timedelta(minutes=5))
+            keep_lease()
+            found = stuck_leases(database, clock.now(), timedelta(seconds=900))
+            stuck_seen.append([lease.key for lease in found])
+
+    report = runtime.step(ScriptedWorker(keys=["long"], on_perform=long_item))
+
+    assert report.done == ("long",)
+    assert stuck_seen == [[], [], [], []]
+    assert HeartbeatStore(database).latest()["payouts"].beat_at == T0 + timedelta(minutes=20)

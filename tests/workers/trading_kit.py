@@ -85,11 +85,16 @@ class TradingWorld:
 
 @contextmanager
 def trading_world(
-    database_url: str, *, extra: Sequence[Callable[[Container], Worker]] = (), **settings: Any
+    database_url: str,
+    *,
+    extra: Sequence[Callable[[Container], Worker]] = (),
+    start: datetime = REAL,
+    **settings: Any,
 ) -> Iterator[TradingWorld]:
     """Build the world on ``database_url``; the feed has anchored at the data's start.
 
-    ``extra`` builds more workers that step after the trading worker (marks, auditions).
+    ``extra`` builds more workers that step after the trading worker (marks, auditions);
+    ``start`` is the service clock's first instant.
     """
     clock_database = open_database(
         database_url.split("?", maxsplit=1)[0], schema=schema_of(database_url)
@@ -97,7 +102,7 @@ def trading_world(
     market_clock = ReplayMarketClock(
         ReplayStore(clock_database), fallback=DATA_START, cache_seconds=0
     )
-    service = SimulatedClock(REAL)
+    service = SimulatedClock(start)
     container = bootstrap(
         api_settings(database_url, **settings), service_clock=service, market_clock=market_clock
     )

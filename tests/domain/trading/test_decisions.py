@@ -190,3 +190,36 @@ def test_an_absent_funding_series_never_holds_an_asset() -> None:
     assert packet.asset("BTC").fresh
     funding = next(s for s in packet.asset("BTC").series if s.ref.key == "funding")
     assert funding.window() == (None, None)
+
+
+def _stopped(spec: StrategySpec, market: TableMarket, router: ModelRouter):
+    packet = build_packet(
+        spec, at=T, assets=spec.asset_names, market=market, account=flat_account(D(1)), invocation=1
+    )
+    reason = "budget_exhausted: scope=global used_usd=50.000100 limit_usd=50.000000"
+    return decide(spec, packet, decision_id=decision_id_for("a", T), router=router, stopped=reason)
+
+
+def test_a_stopped_model_strategy_holds_with_the_reason_and_asks_no_provider() -> None:
+    model = ScriptedModel('{"actions": []}')
+
+    decision = _stopped(_spec(llm_strategy()), _llm_market(), _router(model))
+
+    assert model.prompts == []
+    assert decision.holds
+    assert (decision.attempts, decision.prompt) == ((), None)
+    assert (decision.provider, decision.model) == ("none", "none")
+    assert decision.errors == (
+        "budget_exhausted: scope=global used_usd=50.000100 limit_usd=50.000000",
+    )
+
+
+def test_a_stop_never_holds_a_rules_strategy() -> None:
+    model = ScriptedModel('{"actions": []}')
+
+    decision = _stopped(
+        _spec(ema_crossover()), _crossing(("99", "101"), ("100", "100")), _router(model)
+    )
+
+    assert decision.provider == "rules"
+    assert [a.signal for a in decision.actions.actions] == ["open_long"]
