@@ -167,7 +167,7 @@ class Settings(BaseSettings):
     reconciliation_interval_seconds: int = Field(default=3600, ge=60)
     # Scheduled backups (docs/backups.md): 0 turns the backups worker off.
     backup_interval_seconds: int = Field(default=86400, ge=0)
-    backup_dir: str = "var/backups"
+    backup_dir: str | None = None
     backup_retention_days: int = Field(default=7, ge=1)
     # Alerts (docs/workers.md): where the in-process alert evaluator posts (unset: logs only).
     alert_webhook_url: str | None = None
@@ -524,6 +524,16 @@ class Settings(BaseSettings):
         if self.is_postgres:
             return Path("var/artifacts")
         return Path(self.sqlite_path.split("?")[0]).parent / "artifacts"
+
+    @property
+    def effective_backup_dir(self) -> Path:
+        """Where scheduled backups are written: ``backups`` beside the SQLite file, else
+        ``./var/backups``."""
+        if self.backup_dir:
+            return Path(self.backup_dir)
+        if self.is_postgres:
+            return Path("var/backups")
+        return Path(self.sqlite_path.split("?")[0]).parent / "backups"
 
     @property
     def sqlite_path(self) -> str:

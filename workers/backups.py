@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import structlog
 
@@ -39,7 +38,7 @@ class BackupWorker:
         if every <= 0:
             return []
         period = int(now.timestamp()) // every
-        latest = latest_backup_time(Path(self.container.settings.backup_dir))
+        latest = latest_backup_time(self.container.settings.effective_backup_dir)
         if latest is not None and int(latest.timestamp()) // every >= period:
             return []
         return [WorkItem(f"backup:{period}")]
@@ -47,7 +46,7 @@ class BackupWorker:
     def perform(self, item: WorkItem, now: datetime) -> None:
         """Take the backup, then prune what is past the retention."""
         settings = self.container.settings
-        directory = Path(settings.backup_dir)
+        directory = settings.effective_backup_dir
         made = create_backup(
             settings.database_url, settings.effective_postgres_schema, directory, now
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -117,3 +119,13 @@ def test_economy_settings_have_development_defaults_and_refuse_unsafe_keys() -> 
 def test_the_payout_key_is_neither_the_vault_signers_nor_the_refund_key() -> None:
     with pytest.raises(VaultMisconfigured):
         vault_terms(Settings(payout_private_key="0x" + "b2" * 32))  # the refund key
+
+
+def test_scheduled_backups_go_beside_the_sqlite_file_unless_told() -> None:
+    sqlite = Settings(database_url="sqlite:////srv/clash/clash.db")
+    postgres = Settings(database_url="postgresql://u@h:5432/d")
+    told = Settings(database_url="sqlite:////srv/clash/clash.db", backup_dir="/backups")
+
+    assert sqlite.effective_backup_dir == Path("/srv/clash/backups")
+    assert postgres.effective_backup_dir == Path("var/backups")
+    assert told.effective_backup_dir == Path("/backups")

@@ -36,8 +36,9 @@ def api_settings(database_url: str, **overrides: Any) -> Settings:
         "auth_rate_limit_per_address": "10000/minute",
         "log_json": False,
     }
-    if database_url.startswith("postgresql"):  # SQLite stores keep artifacts beside the file
+    if database_url.startswith("postgresql"):  # SQLite stores keep these beside the file
         values["artifact_dir"] = str(Path(tempfile.gettempdir()) / "clash-test-artifacts")
+        values["backup_dir"] = str(Path(tempfile.gettempdir()) / "clash-test-backups")
     values.update(overrides)
     return Settings(**values)
 
