@@ -73,6 +73,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[s
     yield f"{POSTGRES_URL}?schema={schema}"
 
 
+def cli_env(database_url: str) -> dict[str, str]:
+    """The environment that points a ``clash`` command at a test store."""
+    return {
+        "CLASH_DATABASE_URL": database_url.split("?", maxsplit=1)[0],
+        "CLASH_POSTGRES_SCHEMA": schema_of(database_url),
+    }
+
+
 def schema_of(url: str) -> str:
     """Return the schema named in a test database URL (``public`` when none is)."""
     return url.split("schema=", 1)[1] if "schema=" in url else "public"

@@ -10,7 +10,7 @@ from adapters.bootstrap import bootstrap
 from api.cli import app
 from domain.prop.rules import Purpose, RuleSet
 from tests.api.conftest import api_settings
-from tests.conftest import schema_of
+from tests.conftest import cli_env
 
 
 def test_status_then_rebuild(database_url: str) -> None:
@@ -24,10 +24,7 @@ def test_status_then_rebuild(database_url: str) -> None:
         collateral_micros=int(Decimal("1000") * 10**6),
     )
     built.close()
-    env = {
-        "CLASH_DATABASE_URL": database_url.split("?", maxsplit=1)[0],
-        "CLASH_POSTGRES_SCHEMA": schema_of(database_url),
-    }
+    env = cli_env(database_url)
     runner = CliRunner()
     # Act
     before = runner.invoke(app, ["projections", "status"], env=env)
@@ -52,10 +49,7 @@ def test_audit_exits_zero_when_books_agree_and_one_when_not(database_url: str) -
         collateral_micros=5_000_000,
     )
     built.close()
-    env = {
-        "CLASH_DATABASE_URL": database_url.split("?", maxsplit=1)[0],
-        "CLASH_POSTGRES_SCHEMA": schema_of(database_url),
-    }
+    env = cli_env(database_url)
     runner = CliRunner()
     lagging = runner.invoke(app, ["audit", "--json"], env=env)
     runner.invoke(app, ["projections", "rebuild"], env=env)

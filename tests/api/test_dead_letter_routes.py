@@ -18,6 +18,7 @@ from api.cli import app
 from domain.clock import SimulatedClock
 from tests.api.clones_kit import admin, user
 from tests.api.conftest import api_settings, assert_problem
+from tests.conftest import cli_env
 from workers.runtime import Runtime, WorkItem
 
 
@@ -80,9 +81,8 @@ def test_the_cli_lists_and_discards_dead_letters(
     container: Container, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch, database_url: str
 ) -> None:
     dead(container, clock, Poison())
-    monkeypatch.setenv("CLASH_DATABASE_URL", database_url.split("?", maxsplit=1)[0])
-    if "schema=" in database_url:
-        monkeypatch.setenv("CLASH_POSTGRES_SCHEMA", database_url.split("schema=", 1)[1])
+    for name, value in cli_env(database_url).items():
+        monkeypatch.setenv(name, value)
     runner = CliRunner()
 
     listed = runner.invoke(app, ["dead-letters", "list"])

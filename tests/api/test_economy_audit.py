@@ -22,7 +22,7 @@ from projections.economy_audit import Breach, audit_economy
 from tests.api.clones_kit import user
 from tests.api.conftest import START
 from tests.api.test_economy_routes import DOMAIN, a_version, container_of, paid, quoted, submit
-from tests.conftest import schema_of
+from tests.conftest import cli_env
 from tests.domain.economy.vault_kit import REFUND_KEY
 
 
@@ -83,10 +83,7 @@ def test_a_second_grant_referencing_a_purchase_is_a_breach(
     assert [(b.kind, b.ids[0]) for b in report.breaches] == [("purchase_tier_grants", purchase_id)]
     assert "2 audition_fee tier grants" in report.breaches[0].detail
     # The CLI reports it in its JSON and exits non-zero; the prop part is unchanged.
-    env = {
-        "CLASH_DATABASE_URL": database_url.split("?", maxsplit=1)[0],
-        "CLASH_POSTGRES_SCHEMA": schema_of(database_url),
-    }
+    env = cli_env(database_url)
     result = CliRunner().invoke(app, ["audit", "--json"], env=env)
     assert result.exit_code == 1, result.output
     body = json.loads(result.output)
@@ -98,10 +95,7 @@ def test_a_second_grant_referencing_a_purchase_is_a_breach(
 
 def test_the_cli_exits_zero_on_a_clean_economy(client: TestClient, database_url: str) -> None:
     _trade(client)
-    env = {
-        "CLASH_DATABASE_URL": database_url.split("?", maxsplit=1)[0],
-        "CLASH_POSTGRES_SCHEMA": schema_of(database_url),
-    }
+    env = cli_env(database_url)
     result = CliRunner().invoke(app, ["audit"], env=env)
     assert result.exit_code == 0, result.output
     assert "0 breaches" in result.output

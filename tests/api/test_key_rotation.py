@@ -18,6 +18,7 @@ from domain.clock import SimulatedClock
 from domain.identity.keyring import RotationRefused
 from tests.api.conftest import assert_problem, bearer, sign_in
 from tests.api.test_economy_routes import container_of
+from tests.conftest import cli_env
 from tests.kit import a_wallet
 
 ALICE = a_wallet("alice")
@@ -133,9 +134,8 @@ def test_key_material_is_sealed_and_useless_under_another_pepper(
 def test_the_cli_rotates_and_lists_keys(
     make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch, database_url: str
 ) -> None:
-    monkeypatch.setenv("CLASH_DATABASE_URL", database_url.split("?", maxsplit=1)[0])
-    if "schema=" in database_url:
-        monkeypatch.setenv("CLASH_POSTGRES_SCHEMA", database_url.split("schema=", 1)[1])
+    for name, value in cli_env(database_url).items():
+        monkeypatch.setenv(name, value)
     make_client()  # a migrated store
     runner = CliRunner()
 

@@ -19,6 +19,7 @@ from api.app import create_app
 from api.cli import app
 from domain.clock import SimulatedClock
 from tests.api.conftest import api_settings
+from tests.conftest import cli_env
 from workers.runtime import Runtime, WorkItem
 
 
@@ -121,9 +122,8 @@ def test_health_shows_live_and_stuck_leases_processes_and_projection_lag(
 def test_clash_workers_status_reports_and_fails_on_a_stuck_lease(
     container: Container, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch, database_url: str
 ) -> None:
-    monkeypatch.setenv("CLASH_DATABASE_URL", database_url.split("?", maxsplit=1)[0])
-    if "schema=" in database_url:
-        monkeypatch.setenv("CLASH_POSTGRES_SCHEMA", database_url.split("schema=", 1)[1])
+    for name, value in cli_env(database_url).items():
+        monkeypatch.setenv(name, value)
     runner = CliRunner()
     now = SystemClock().now()  # the CLI runs on the system clock
     Runtime(container.database, SystemClock(), holder="h1").step(Pulse(critical=False))
