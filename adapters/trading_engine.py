@@ -249,9 +249,7 @@ class TradingEngine:
             errors=list(decision.errors),
             decision=decision,
             orders=orders,
-            artifacts=store_artifacts(self.artifacts, decision, self._now())
-            if acts or decision.prompt
-            else {},
+            artifacts=self._artifacts(decision) if acts or decision.prompt else {},
         )
         if not self._record(row, tick, usage):
             return
@@ -330,9 +328,7 @@ class TradingEngine:
             instruments=_instruments(market, spec.asset_names, at),
             risk=spec.risk,
         )
-        document = dry_run_document(
-            decision, plans, store_artifacts(self.artifacts, decision, self._now())
-        )
+        document = dry_run_document(decision, plans, self._artifacts(decision))
         usage = None if spender is None else self.meter.entry(spender, decision)
         return DryRun(document, usage)
 
@@ -349,6 +345,7 @@ class TradingEngine:
         return version
 
     def _artifacts(self, decision: Decision) -> dict[str, Any]:
+        """The decision's prompt and reply stored as artifacts, by reference."""
         return store_artifacts(self.artifacts, decision, self._now())
 
     def _now(self) -> datetime:

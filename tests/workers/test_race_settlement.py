@@ -9,6 +9,7 @@ authorizations signed by the payout key; every wei staked is accounted for.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -20,6 +21,7 @@ from adapters.settings import DEV_PAYOUT_PRIVATE_KEY
 from domain.economy.payouts import verify_payout
 from domain.economy.race_payments import PayoutAuthorization
 from domain.economy.receipts import ticket_receipt_document
+from domain.economy.typed_data import address_of_key
 from projections.economy_audit import audit_economy
 from tests.api.clones_kit import admin, user
 from tests.domain.economy.vault_kit import sign
@@ -130,6 +132,38 @@ def test_a_settled_race_pays_its_punters_and_creators_to_the_wei(world: Audition
         container.economy.save(extra)
     kinds = [b.kind for b in audit_economy(container.economy, container.lifecycle).breaches]
     assert kinds == ["authorizations_match"]
+
+
+def test_a_rotated_payout_key_re_signs_live_payouts_with_the_same_nonce(
+    world: AuditionWorld,
+) -> None:
+    # Arrange: a settled race whose payouts the old payout key signed.
+    summary = world.client.get("/v1/races").json()["data"][0]
+    race = world.client.get(f"/v1/races/{summary['id']}").json()
+    headers = {who: bet(world, race, who, nonce) for nonce, who in enumerate(STAKES, 1)}
+    world.run(80)
+    before = world.client.get("/v1/economy/payouts", headers=headers["p1"]).json()["data"]
+    assert before, "p1 holds a payout"
+    new_key = "0x" + "d4" * 32
+
+    # Act: the next deployment signs payouts with the new key (docs/keys.md).
+    economy = world.world.container.economy
+    economy.bind_vault(replace(economy.vault, payout_private_key=new_key))
+    after = world.client.get("/v1/economy/payouts", headers=headers["p1"]).json()["data"]
+    again = world.client.get("/v1/economy/payouts", headers=headers["p1"]).json()["data"]
+
+    # Assert: the same terms and nonces under the new signer, signed once and then kept.
+    assert [r["id"] for r in after] == [r["id"] for r in before]
+    for old, new in zip(before, after, strict=True):
+        assert new["signature"] != old["signature"]
+        terms = verify_payout(
+            new["typedData"],
+            new["signature"],
+            domain=DOMAIN,
+            payout_signer=address_of_key(new_key),
+        )
+        assert (terms.nonce, terms.amount_wei) == (UUID(old["id"]).int, int(old["amountWei"]))
+    assert [r["signature"] for r in again] == [r["signature"] for r in after]
 
 
 def test_a_cancelled_race_refunds_every_stake(world: AuditionWorld) -> None:
