@@ -35,7 +35,12 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from adapters.model_cost_settings import ModelBudgetsSetting, ModelPriceSetting, decimal_json
+from adapters.model_cost_settings import (
+    ModelBudgetsSetting,
+    ModelPriceSetting,
+    decimal_json,
+    price_book,
+)
 from domain.clones.tiers import TierTable, TierTableInvalid
 from domain.lifecycle.audition_rules import AuditionError, AuditionRuleBook
 from domain.lifecycle.race_config import RaceConfig
@@ -469,7 +474,21 @@ class Settings(BaseSettings):
             problems.append("CLASH_VAULT_SIGNER is the development signer")
         if self.payout_private_key.get_secret_value() == DEV_PAYOUT_PRIVATE_KEY:
             problems.append("CLASH_PAYOUT_PRIVATE_KEY uses the development key")
-        return problems
+        return problems + self._unpriced_budgeted_models()
+
+    def _unpriced_budgeted_models(self) -> list[str]:
+        """Routed models without a price while budgets are set: their spend counts as nothing."""
+        budgets = self.model_budgets
+        if budgets.global_budget is None and not budgets.tiers:
+            return []
+        book = price_book(self.model_prices)
+        routes = (route for tier in self.model_routes.values() for route in tier)
+        unpriced = sorted({r.model for r in routes if book.price(r.provider, r.model) is None})
+        return [
+            f"CLASH_MODEL_PRICES has no price for {model}, so CLASH_MODEL_BUDGETS never counts"
+            " its spend"
+            for model in unpriced
+        ]
 
     @property
     def dev_login_available(self) -> bool:

@@ -116,6 +116,25 @@ def test_economy_settings_have_development_defaults_and_refuse_unsafe_keys() -> 
     assert "CLASH_VAULT_SIGNER" in str(unsafe.value)
 
 
+def test_a_routed_model_without_a_price_is_unsafe_once_budgets_are_set() -> None:
+    routes = {"standard": [{"provider": "openai-compatible", "model": "gpt-4o-mini"}]}
+    budgets = '{"global": {"daily_usd": "25"}}'
+    price = '{"gpt-4o-mini": {"input_per_million_usd": "0.15", "output_per_million_usd": "0.6"}}'
+
+    url = "https://models.example/v1"
+    unbudgeted = Settings(model_routes=routes, openai_base_url=url).unsafe_for_production()
+    unpriced = Settings(model_routes=routes, openai_base_url=url, model_budgets=budgets)
+    priced = Settings(
+        model_routes=routes, openai_base_url=url, model_budgets=budgets, model_prices=price
+    )
+
+    assert not [p for p in unbudgeted if "CLASH_MODEL_PRICES" in p]
+    assert "CLASH_MODEL_PRICES has no price for gpt-4o-mini" in " ".join(
+        unpriced.unsafe_for_production()
+    )
+    assert not [p for p in priced.unsafe_for_production() if "CLASH_MODEL_PRICES" in p]
+
+
 def test_the_payout_key_is_neither_the_vault_signers_nor_the_refund_key() -> None:
     with pytest.raises(VaultMisconfigured):
         vault_terms(Settings(payout_private_key="0x" + "b2" * 32))  # the refund key
