@@ -22,7 +22,7 @@ import pytest
 from adapters.backtest_service import WindowRequest
 from adapters.decision_store import DecisionRow
 from adapters.model_usage import GroupBy, UsageEntry
-from domain.backtesting.jobs import JobStatus
+from domain.backtesting.jobs import Job, JobStatus
 from domain.trading.usage import ReportRange, UsageLine
 from tests.adapters.fake_chat_completions import (
     FakeChatCompletions,
@@ -198,18 +198,21 @@ def test_a_stopped_clone_calls_again_on_the_next_utc_day(
 # --- backtests -----------------------------------------------------------------------------
 
 
+def two_hour_backtest(world: TradingWorld) -> Job:
+    """Publish a ``basic``-tier model clone after warm-up; backtest its last two hours."""
+    world.run(8 * 60 - WARM_UP, trading=False)
+    clone_id = world.publish(ema_graph(model_tier="basic")).clone_id
+    two_hours = WindowRequest("custom", MARKET_NOW - timedelta(hours=2), MARKET_NOW)
+    job_id = accepted(world.container, clone_id, two_hours)
+    runtime_of(world.container).step(BacktestWorker(world.container))
+    return job_of(world.container, job_id)
+
+
 def test_a_model_backtests_calls_are_counted_when_it_ends(
     database_url: str, chat: FakeChatCompletions
 ) -> None:
     with model_world(database_url, chat) as world:
-        world.run(8 * 60 - WARM_UP, trading=False)
-        clone_id = world.publish(ema_graph(model_tier="basic")).clone_id
-        two_hours = WindowRequest("custom", MARKET_NOW - timedelta(hours=2), MARKET_NOW)
-        job_id = accepted(world.container, clone_id, two_hours)
-
-        runtime_of(world.container).step(BacktestWorker(world.container))
-
-        job = job_of(world.container, job_id)
+        job = two_hour_backtest(world)
         spent = usage_by_day(world, TODAY, TODAY)
     assert job.status is JobStatus.SUCCEEDED
     assert len(chat.requests) == 24
@@ -221,14 +224,7 @@ def test_a_backtest_under_a_spent_budget_fails_before_any_call(
 ) -> None:
     no_model_calls = {"tiers": {"starter": {"daily_usd_per_clone": "0"}}}
     with model_world(database_url, chat, no_model_calls) as world:
-        world.run(8 * 60 - WARM_UP, trading=False)
-        clone_id = world.publish(ema_graph(model_tier="basic")).clone_id
-        two_hours = WindowRequest("custom", MARKET_NOW - timedelta(hours=2), MARKET_NOW)
-        job_id = accepted(world.container, clone_id, two_hours)
-
-        runtime_of(world.container).step(BacktestWorker(world.container))
-
-        job = job_of(world.container, job_id)
+        job = two_hour_backtest(world)
     assert job.status is JobStatus.FAILED
     assert job.error is not None
     assert job.error.startswith("budget_exhausted: BudgetExhausted: scope=clone tier=starter")
